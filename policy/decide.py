@@ -1,0 +1,144 @@
+"""The decision: the playbook's first matching rule, its script, call-back window and warnings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from policy.legal_hours import RegionHours, legal_hours_for
+from policy.model import Action, Decision, History, Prospect, Reason, Rep, Script, Window
+from policy.playbooks import DEFAULT_PLAYBOOK, playbook_named
+from policy.rules import Context, Rule
+from policy.scripts import render_script
+from policy.settings import Settings
+from policy.timing import (
+    add_business_days,
+    call_back_window,
+    first_business_day_from,
+    prefers_late_window,
+)
+
+SECONDS_PER_VOICEMAIL = 45
+DAYS_AFTER_MESSAGE = 2
+DAYS_AFTER_DIAL = 1
+
+
+def decide(
+    *,
+    rep: Rep,
+    prospect: Prospect,
+    history: History,
+    now: datetime,
+    playbook: str = DEFAULT_PLAYBOOK,
+    settings: Settings | None = None,
+) -> Decision:
+    """Decide what to do at the beep. `now` must carry a UTC offset."""
+    if now.tzinfo is None:
+        raise ValueError("now must carry a UTC offset")
+    book = playbook_named(playbook)
+    settings = settings or Settings()
+    zone = prospect_zone(prospect, rep, now)
+    local_now = now.astimezone(zone)
+    ctx = Context(
+        rep=rep,
+        prospect=prospect,
+        history=history,
+        settings=settings,
+        min_gap=settings.min_gap if settings.min_gap is not None else book.min_gap,
+        today=local_now.date(),
+    )
+    winner, overridden = _first_match(book.rules, ctx)
+    action = winner.action(ctx)
+    recycle_on = _recycle_date(action, ctx)
+    legal = legal_hours_for(prospect.region)
+    return Decision(
+        action=action,
+        playbook=book.name,
+        reasons=(_reason(winner, ctx),),
+        overridden=tuple(_reason(rule, ctx) for rule in overridden),
+        script=_script(winner, action, ctx, recycle_on),
+        call_back=_call_back(action, ctx, recycle_on, legal, zone, now),
+        recycle_on=recycle_on,
+        seconds_saved=0 if action.leaves_message else SECONDS_PER_VOICEMAIL,
+        warnings=_legal_warnings(local_now, legal, prospect.region, zone),
+    )
+
+
+def prospect_zone(prospect: Prospect, rep: Rep, now: datetime) -> tzinfo:
+    """The prospect's zone, else the rep's, else the offset `now` was given in."""
+    name = prospect.timezone or rep.timezone
+    if name:
+        return _zone(name)
+    assert now.tzinfo is not None
+    return now.tzinfo
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _first_match(rules: tuple[Rule, ...], ctx: Context) -> tuple[Rule, tuple[Rule, ...]]:
+    """The deciding rule, and the later rules that matched too (the conflicts it settled)."""
+    matched = [rule for rule in rules if rule.applies(ctx)]
+    winner = matched[0]
+    overridden = tuple(rule for rule in matched[1:] if not rule.catch_all)
+    return winner, overridden
+
+
+def _reason(rule: Rule, ctx: Context) -> Reason:
+    return Reason(rule=rule.id, source=rule.source, why=rule.why(ctx), action=rule.action(ctx))
+
+
+def _recycle_date(action: Action, ctx: Context) -> date | None:
+    if action is Action.RECYCLE:
+        return ctx.prospect.recycle_on
+    if action is Action.FINAL_VOICEMAIL:
+        return ctx.today + timedelta(days=ctx.settings.recycle_days)
+    return None
+
+
+def _script(rule: Rule, action: Action, ctx: Context, recycle_on: date | None) -> Script | None:
+    if not action.leaves_message or rule.script is None:
+        return None
+    return render_script(
+        rule.script,
+        rep=ctx.rep,
+        prospect=ctx.prospect,
+        today=ctx.today,
+        back_on=recycle_on,
+        custom=ctx.settings.scripts,
+    )
+
+
+def _call_back(
+    action: Action,
+    ctx: Context,
+    recycle_on: date | None,
+    legal: RegionHours,
+    zone: tzinfo,
+    now: datetime,
+) -> Window:
+    calendar = ctx.settings.holidays_country
+    if recycle_on is not None:
+        day = first_business_day_from(max(recycle_on, ctx.today + timedelta(days=1)), calendar)
+        slot = ctx.settings.early_window
+    else:
+        gap = DAYS_AFTER_MESSAGE if action.leaves_message else DAYS_AFTER_DIAL
+        day = add_business_days(ctx.today, gap, calendar)
+        late = prefers_late_window((*ctx.history.recent_dials, now), zone)
+        slot = ctx.settings.late_window if late else ctx.settings.early_window
+    return call_back_window(day, slot, legal, zone)
+
+
+def _legal_warnings(
+    local_now: datetime, legal: RegionHours, region: str, zone: tzinfo
+) -> tuple[str, ...]:
+    if legal.allows(local_now):
+        return ()
+    hours = legal.on(local_now.date())
+    return (
+        f"It is {local_now:%H:%M} on {local_now:%A} for the prospect ({zone}): outside the legal "
+        f"calling hours for {region} ({hours}, {legal.law}). Do not dial now.",
+    )
