@@ -120,15 +120,65 @@ def _call_back(
     zone: tzinfo,
     now: datetime,
 ) -> Window:
-    calendar = ctx.settings.holidays_country
+    return _window_after(
+        now=now,
+        zone=zone,
+        message_left=action.leaves_message,
+        recycle_on=recycle_on,
+        recent_dials=ctx.history.recent_dials,
+        settings=ctx.settings,
+        legal=legal,
+    )
+
+
+def next_call_back(
+    *,
+    rep: Rep,
+    prospect: Prospect,
+    history: History,
+    now: datetime,
+    message_left: bool,
+    settings: Settings | None = None,
+) -> Window:
+    """The window for the next dial after one that just happened at `now`.
+
+    `history.recent_dials` should already include that dial; a paused prospect
+    (`recycle_on` after today) gets the first window on or after its recycle date.
+    """
+    zone = prospect_zone(prospect, rep, now)
+    today = now.astimezone(zone).date()
+    paused = prospect.recycle_on is not None and prospect.recycle_on > today
+    return _window_after(
+        now=now,
+        zone=zone,
+        message_left=message_left,
+        recycle_on=prospect.recycle_on if paused else None,
+        recent_dials=history.recent_dials,
+        settings=settings or Settings(),
+        legal=legal_hours_for(prospect.region),
+    )
+
+
+def _window_after(
+    *,
+    now: datetime,
+    zone: tzinfo,
+    message_left: bool,
+    recycle_on: date | None,
+    recent_dials: tuple[datetime, ...],
+    settings: Settings,
+    legal: RegionHours,
+) -> Window:
+    calendar = settings.holidays_country
+    today = now.astimezone(zone).date()
     if recycle_on is not None:
-        day = first_business_day_from(max(recycle_on, ctx.today + timedelta(days=1)), calendar)
-        slot = ctx.settings.early_window
+        day = first_business_day_from(max(recycle_on, today + timedelta(days=1)), calendar)
+        slot = settings.early_window
     else:
-        gap = DAYS_AFTER_MESSAGE if action.leaves_message else DAYS_AFTER_DIAL
-        day = add_business_days(ctx.today, gap, calendar)
-        late = prefers_late_window((*ctx.history.recent_dials, now), zone)
-        slot = ctx.settings.late_window if late else ctx.settings.early_window
+        gap = DAYS_AFTER_MESSAGE if message_left else DAYS_AFTER_DIAL
+        day = add_business_days(today, gap, calendar)
+        late = prefers_late_window((*recent_dials, now), zone)
+        slot = settings.late_window if late else settings.early_window
     return call_back_window(day, slot, legal, zone)
 
 

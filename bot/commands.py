@@ -1,0 +1,391 @@
+"""The grammar of the text after /voicemail, the same on every platform.
+
+Forgiving: case does not matter, quotes are optional (straight or curly), and the company
+follows `@` or `at`. Anything not understood raises GrammarError naming the part, with the
+closest usage line and an example; nothing is stored from it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from bot.records import Outcome
+from policy import PLAYBOOKS, InvalidInput, Relationship
+from policy.inputs import parse_region, parse_timezone
+from policy.settings import SETTING_NAMES
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    line: str
+    example: str
+    meaning: str
+
+
+USAGE: Mapping[str, Usage] = MappingProxyType(
+    {
+        "decide": Usage(
+            '<name> @ <company> [referred by <name>] [proposal|demo|quote|brochure "<what>"] '
+            "[new in role] [expecting reply] [client|known|stranger] [tz <zone>] [region <code>]",
+            "Jane Doe @ Acme referred by Tom",
+            "what to do at the beep, remembering these facts",
+        ),
+        "log": Usage(
+            "log <name> @ <company> " + "|".join(o.value for o in Outcome) + " [note]",
+            "log Jane Doe @ Acme left",
+            "check in after the call",
+        ),
+        "queue": Usage("queue (or today)", "queue", "my call-backs due today and overdue recycles"),
+        "history": Usage("history <name> @ <company>", "history Jane Doe @ Acme", "one prospect"),
+        "me": Usage(
+            "me [name|company|phone|pitch|timezone <value>]",
+            "me phone +1 555 010 0100",
+            "my profile, which scripts use",
+        ),
+        "team": Usage("team", "team", "managers: the team digest now"),
+        "settings": Usage(
+            "settings [playbook <name>|final-attempt <n>|recycle-days <n>|min-gap <n>|"
+            "silence-days <n>|silence-dials <n>|early-window <HH:MM-HH:MM>|"
+            "late-window <HH:MM-HH:MM>|holidays-country <code>]",
+            "settings playbook it-depends",
+            "managers: the team's playbook and numbers",
+        ),
+        "forget": Usage("forget <name> @ <company>", "forget Jane Doe @ Acme", "erase a prospect"),
+        "export": Usage("export", "export", "all my data as JSON"),
+        "help": Usage("help", "help", "this list"),
+    }
+)
+
+
+class GrammarError(ValueError):
+    def __init__(self, command: str, part: str, problem: str) -> None:
+        self.command = command
+        self.part = part
+        self.problem = problem
+        self.usage = USAGE[command]
+        super().__init__(f"{part!r}: {problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class ProspectRef:
+    name: str
+    company: str
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    relationship: Relationship | None = None
+    referred_by: str | None = None
+    open_followup: str | None = None
+    new_in_role: bool = False
+    expecting_response: bool = False
+    timezone: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AskDecision:
+    prospect: ProspectRef
+    facts: Facts = field(default_factory=Facts)
+
+
+@dataclass(frozen=True, slots=True)
+class LogOutcome:
+    prospect: ProspectRef
+    outcome: Outcome
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ShowQueue:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ShowHistory:
+    prospect: ProspectRef
+
+
+@dataclass(frozen=True, slots=True)
+class EditProfile:
+    field: str | None = None
+    value: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ShowTeam:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSettings:
+    name: str | None = None
+    value: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Forget:
+    prospect: ProspectRef
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    pass
+
+
+Command = (
+    AskDecision
+    | LogOutcome
+    | ShowQueue
+    | ShowHistory
+    | EditProfile
+    | ShowTeam
+    | ChangeSettings
+    | Forget
+    | Export
+    | Help
+)
+
+OUTCOME_WORDS: Mapping[str, Outcome] = MappingProxyType(
+    {
+        **{outcome.value: outcome for outcome in Outcome},
+        "voicemail": Outcome.LEFT,
+        "vm": Outcome.LEFT,
+        "skip": Outcome.SKIPPED,
+        "hung-up": Outcome.SKIPPED,
+        "reached": Outcome.LIVE,
+        "noanswer": Outcome.NO_ANSWER,
+        "callback": Outcome.CALLED_BACK,
+    }
+)
+PROFILE_FIELDS: Mapping[str, str] = MappingProxyType(
+    {"name": "name", "company": "company", "phone": "phone", "pitch": "pitch",
+     "timezone": "timezone", "tz": "timezone"}
+)  # fmt: skip
+SETTING_WORDS: Mapping[str, str] = MappingProxyType(
+    {
+        "playbook": "playbook",
+        "holidays": "holidays_country",
+        **{name.replace("_", "-"): name for name in SETTING_NAMES if name != "scripts"},
+    }
+)
+FOLLOWUP_ITEMS = ("proposal", "demo", "quote", "brochure")
+FACT_WORDS = frozenset(
+    {"referred", "new", "expecting", "tz", "timezone", "region", *FOLLOWUP_ITEMS,
+     *(r.value for r in Relationship if r is not Relationship.REFERRED)}
+)  # fmt: skip
+
+_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
+_TOKEN = re.compile(r'"([^"]*)"|\'([^\']*)\'|(\S+)')
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    quoted: bool
+
+    @property
+    def word(self) -> str:
+        return "" if self.quoted else self.text.casefold()
+
+
+def tokenize(text: str) -> list[Token]:
+    text = text.translate(_QUOTES).replace("@", " @ ")
+    tokens = []
+    for double, single, bare in _TOKEN.findall(text):
+        quoted = bare == ""
+        value = " ".join((double or single or bare).split())
+        if value:
+            tokens.append(Token(value, quoted))
+    return tokens
+
+
+def parse(text: str) -> Command:
+    tokens = tokenize(text)
+    if not tokens or tokens[0].word == "help":
+        return Help()
+    head, rest = tokens[0].word, tokens[1:]
+    if head in ("queue", "today"):
+        _no_more("queue", rest)
+        return ShowQueue()
+    if head == "team":
+        _no_more("team", rest)
+        return ShowTeam()
+    if head == "export":
+        _no_more("export", rest)
+        return Export()
+    if head in ("history", "forget"):
+        prospect, extra = _prospect(head, rest, stop=frozenset())
+        _no_more(head, extra)
+        return ShowHistory(prospect) if head == "history" else Forget(prospect)
+    if head == "log":
+        return _log(rest)
+    if head == "me":
+        return _profile(rest)
+    if head == "settings":
+        return _settings(rest)
+    prospect, extra = _prospect("decide", tokens, stop=FACT_WORDS)
+    return AskDecision(prospect, _facts(extra))
+
+
+def _no_more(command: str, rest: list[Token]) -> None:
+    if rest:
+        raise GrammarError(command, _join(rest), f"`{command}` takes nothing after it")
+
+
+def _prospect(
+    command: str, tokens: list[Token], *, stop: frozenset[str]
+) -> tuple[ProspectRef, list[Token]]:
+    """`<name> @|at <company>` at the start of tokens; the company ends at a word in `stop`."""
+    at = next((i for i, t in enumerate(tokens) if t.word in ("@", "at")), None)
+    if at is None:
+        raise GrammarError(
+            command, _join(tokens) or "(nothing)", "name the prospect and their company with @"
+        )
+    name = _join(tokens[:at])
+    if not name:
+        raise GrammarError(command, "@", "the prospect's name goes before @")
+    end = at + 1
+    if end < len(tokens) and tokens[end].quoted:
+        end += 1
+    else:
+        while end < len(tokens) and tokens[end].word not in stop:
+            end += 1
+    company = _join(tokens[at + 1 : end])
+    if not company:
+        raise GrammarError(command, name, "the company goes after @")
+    return ProspectRef(name, company), tokens[end:]
+
+
+def _facts(tokens: list[Token]) -> Facts:
+    facts: dict[str, object] = {}
+    i = 0
+    while i < len(tokens):
+        word = tokens[i].word
+        if word == "referred":
+            i = _expect(tokens, i + 1, "by")
+            referrer, i = _phrase(tokens, i)
+            facts |= {"relationship": Relationship.REFERRED, "referred_by": referrer or None}
+        elif word in FOLLOWUP_ITEMS:
+            what, i = _phrase(tokens, i + 1)
+            facts["open_followup"] = f"the {word} for {what}" if what else f"the {word}"
+        elif word == "new":
+            i = _expect_words(tokens, i + 1, ("in", "role"), skip="the")
+            facts["new_in_role"] = True
+        elif word == "expecting":
+            i = _expect_one_of(tokens, i + 1, ("reply", "response", "answer"), skip="a")
+            facts["expecting_response"] = True
+        elif word in ("client", "known", "stranger"):
+            facts["relationship"] = Relationship(word)
+            i += 1
+        elif word in ("tz", "timezone", "region"):
+            value = tokens[i + 1].text if i + 1 < len(tokens) else ""
+            facts |= _place(word, value)
+            i += 2
+        else:
+            raise GrammarError("decide", _join(tokens[i:]), "this is not a fact I know")
+    return Facts(**facts)  # type: ignore[arg-type]
+
+
+def _place(word: str, value: str) -> dict[str, object]:
+    try:
+        if word == "region":
+            return {"region": parse_region("region", value)}
+        return {"timezone": parse_timezone("tz", value) or _missing(word)}
+    except InvalidInput as error:
+        raise GrammarError("decide", f"{word} {value}".strip(), error.problem) from None
+
+
+def _missing(word: str) -> str:
+    raise GrammarError("decide", word, "needs a value, like tz America/Chicago")
+
+
+def _phrase(tokens: list[Token], i: int) -> tuple[str, int]:
+    """A quoted token, or the words up to the next fact word."""
+    if i < len(tokens) and tokens[i].quoted:
+        return tokens[i].text, i + 1
+    start = i
+    while i < len(tokens) and tokens[i].word not in FACT_WORDS:
+        i += 1
+    return _join(tokens[start:i]), i
+
+
+def _expect(tokens: list[Token], i: int, word: str) -> int:
+    if i >= len(tokens) or tokens[i].word != word:
+        raise GrammarError(
+            "decide", _join(tokens[i - 1 : i + 1]), f"did you mean `referred {word}`?"
+        )
+    return i + 1
+
+
+def _expect_words(tokens: list[Token], i: int, words: tuple[str, ...], skip: str) -> int:
+    for word in words:
+        if i < len(tokens) and tokens[i].word == skip:
+            i += 1
+        if i >= len(tokens) or tokens[i].word != word:
+            raise GrammarError(
+                "decide", _join(tokens[max(0, i - 1) : i + 1]), "did you mean `new in role`?"
+            )
+        i += 1
+    return i
+
+
+def _expect_one_of(tokens: list[Token], i: int, words: tuple[str, ...], skip: str) -> int:
+    if i < len(tokens) and tokens[i].word == skip:
+        i += 1
+    if i >= len(tokens) or tokens[i].word not in words:
+        raise GrammarError(
+            "decide", _join(tokens[i - 1 : i + 1]), "did you mean `expecting reply`?"
+        )
+    return i + 1
+
+
+def _log(tokens: list[Token]) -> LogOutcome:
+    prospect, rest = _prospect("log", tokens, stop=frozenset(OUTCOME_WORDS))
+    if not rest:
+        last = prospect.company.split()[-1]
+        outcomes = ", ".join(o.value for o in Outcome)
+        raise GrammarError("log", last, f"the outcome is missing; end with one of {outcomes}")
+    return LogOutcome(prospect, OUTCOME_WORDS[rest[0].word], _join(rest[1:]))
+
+
+def _profile(tokens: list[Token]) -> EditProfile:
+    if not tokens:
+        return EditProfile()
+    name = PROFILE_FIELDS.get(tokens[0].word)
+    if name is None:
+        raise GrammarError(
+            "me", tokens[0].text, f"not a profile field; one of {', '.join(PROFILE_FIELDS)}"
+        )
+    value = _join(tokens[1:])
+    if not value:
+        raise GrammarError("me", tokens[0].text, "give a value after the field")
+    return EditProfile(name, value)
+
+
+def _settings(tokens: list[Token]) -> ChangeSettings:
+    if not tokens:
+        return ChangeSettings()
+    name = SETTING_WORDS.get(tokens[0].word)
+    if name is None:
+        raise GrammarError(
+            "settings", tokens[0].text, f"not a setting; one of {', '.join(SETTING_WORDS)}"
+        )
+    value = _join(tokens[1:])
+    if not value:
+        raise GrammarError("settings", tokens[0].text, "give a value after the setting")
+    if name == "playbook" and value.casefold() not in PLAYBOOKS:
+        raise GrammarError("settings", value, f"not a playbook; one of {', '.join(PLAYBOOKS)}")
+    return ChangeSettings(name, value.casefold() if name == "playbook" else value)
+
+
+def _join(tokens: list[Token]) -> str:
+    return " ".join(token.text for token in tokens)

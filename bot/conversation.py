@@ -1,0 +1,297 @@
+"""The conversation: a neutral Request in, a neutral Reply out, the store and the policy between."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import replies
+from bot.checkins import apply_check_in
+from bot.commands import (
+    AskDecision,
+    ChangeSettings,
+    Command,
+    EditProfile,
+    Export,
+    Facts,
+    Forget,
+    GrammarError,
+    Help,
+    LogOutcome,
+    ProspectRef,
+    ShowHistory,
+    ShowQueue,
+    ShowTeam,
+    parse,
+)
+from bot.digests import count
+from bot.records import Advice, Outcome, ProspectRecord, RepProfile, prospect_key
+from bot.store import Store
+from bot.types import Actor, Reply, Request
+from policy import InvalidInput, decide
+from policy.inputs import parse_phone, parse_timezone
+
+log = logging.getLogger("voicemail_coach.conversation")
+
+Clock = Callable[[], datetime]
+DIGEST_DAYS = 7
+MAX_PROFILE_TEXT = 200
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Conversation:
+    def __init__(self, store: Store, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def handle(self, request: Request) -> Reply:
+        if request.button is not None:
+            return await self._press(request)
+        try:
+            command = parse(request.text or "")
+        except GrammarError as error:
+            log.info(
+                "grammar_error", extra={"command": error.command, "tenant": request.actor.tenant}
+            )
+            return replies.grammar_error_reply(error)
+        log.info(
+            "command", extra={"command": type(command).__name__, "tenant": request.actor.tenant}
+        )
+        return await self.run(command, request)
+
+    async def run(self, command: Command, request: Request) -> Reply:
+        actor = request.actor
+        match command:
+            case AskDecision():
+                return await self.ask(actor, command.prospect, command.facts)
+            case LogOutcome():
+                key = request.idempotency_key or uuid.uuid4().hex
+                return await self.log_outcome(
+                    actor, command.prospect, command.outcome, command.note, key
+                )
+            case ShowQueue():
+                return await self.queue(actor)
+            case ShowHistory():
+                return await self.history(actor, command.prospect)
+            case EditProfile():
+                return await self.edit_profile(actor, command)
+            case ShowTeam():
+                return await self.team(actor)
+            case ChangeSettings():
+                return await self.change_settings(actor, command)
+            case Forget():
+                return await self.forget(actor, command.prospect)
+            case Export():
+                return replies.export_reply(
+                    await self.store.export_rep(actor.tenant, actor.user_id)
+                )
+            case Help():
+                return replies.help_reply()
+
+    async def profile(self, actor: Actor) -> RepProfile:
+        """The stored profile, with gaps filled from the chat platform's profile."""
+        stored = await self.store.get_rep(actor.tenant, actor.user_id)
+        rep = stored or RepProfile(actor.tenant, actor.user_id)
+        return replace(
+            rep,
+            name=rep.name or actor.display_name,
+            timezone=rep.timezone or actor.timezone,
+            phone=rep.phone or actor.phone or "",
+            role=actor.role,
+        )
+
+    async def ask(self, actor: Actor, who: ProspectRef, facts: Facts) -> Reply:
+        now = self.clock()
+        rep = await self.profile(actor)
+        team = await self.store.get_team(actor.tenant, rep.team)
+        record = _with_facts(await self._prospect(actor, who), facts)
+        decision = decide(
+            rep=rep.as_policy_rep(),
+            prospect=record.as_policy_prospect(),
+            history=record.as_policy_history(),
+            now=now,
+            playbook=team.playbook,
+            settings=team.settings,
+        )
+        record = replace(record, last_advice=Advice(decision.action, decision.rule, now))
+        await self.store.save_rep(rep)
+        await self.store.save_prospect(record)
+        log.info(
+            "decision",
+            extra={"tenant": actor.tenant, "action": decision.action.value, "rule": decision.rule},
+        )
+        missing = [name for name in ("phone", "name") if not getattr(rep, name)]
+        return replies.decision_reply(record, decision, _zone(rep), missing_profile=missing)
+
+    async def log_outcome(
+        self, actor: Actor, who: ProspectRef, outcome: Outcome, note: str, key: str
+    ) -> Reply:
+        record = await self._prospect(actor, who)
+        return await self._check_in(actor, record, outcome, note, key)
+
+    async def _press(self, request: Request) -> Reply:
+        assert request.button is not None
+        parsed = replies.parse_check_in_value(request.button.value)
+        if request.button.action_id != replies.CHECK_IN or parsed is None:
+            return replies.error_reply("Unknown button", "That button is not one I know.")
+        outcome, advice_at, key = parsed
+        actor = request.actor
+        record = await self.store.get_prospect(actor.tenant, actor.user_id, key)
+        if record is None:
+            return replies.error_reply(
+                "Prospect not found",
+                "I have no such prospect of yours; it may have been forgotten.",
+            )
+        once_key = f"{actor.user_id}:{key}:{advice_at}" if advice_at else request.idempotency_key
+        return await self._check_in(actor, record, outcome, "", once_key or uuid.uuid4().hex)
+
+    async def _check_in(
+        self, actor: Actor, record: ProspectRecord, outcome: Outcome, note: str, key: str
+    ) -> Reply:
+        now = self.clock()
+        rep = await self.profile(actor)
+        team = await self.store.get_team(actor.tenant, rep.team)
+        updated, check_in = apply_check_in(
+            record, outcome, now, rep=rep, team=team, note=note, key=key
+        )
+        zone = _zone(rep)
+        today = now.astimezone(zone).date()
+        if not await self.store.record_check_in(updated, check_in):
+            current = await self.store.get_prospect(actor.tenant, actor.user_id, record.key)
+            return replies.already_logged_reply(current or record, zone, today)
+        await self.store.save_rep(rep)
+        log.info("check_in", extra={"tenant": actor.tenant, "outcome": outcome.value})
+        return replies.check_in_reply(updated, check_in, zone, today)
+
+    async def queue(self, actor: Actor) -> Reply:
+        rep = await self.profile(actor)
+        zone = _zone(rep)
+        now = self.clock().astimezone(zone)
+        end_of_day = datetime.combine(now.date(), time.max, tzinfo=zone)
+        due = await self.store.callbacks_due(actor.tenant, actor.user_id, end_of_day)
+        recycles = await self.store.recycles_due(actor.tenant, actor.user_id, now.date())
+        return replies.queue_reply(due, recycles, zone)
+
+    async def history(self, actor: Actor, who: ProspectRef) -> Reply:
+        key = prospect_key(who.name, who.company)
+        record = await self.store.get_prospect(actor.tenant, actor.user_id, key)
+        if record is None:
+            return _unknown_prospect(who)
+        entries = await self.store.prospect_log(actor.tenant, actor.user_id, key)
+        return replies.history_reply(record, entries, _zone(await self.profile(actor)))
+
+    async def edit_profile(self, actor: Actor, command: EditProfile) -> Reply:
+        rep = await self.profile(actor)
+        if command.field is None:
+            return replies.profile_reply(rep)
+        try:
+            value = _profile_value(command.field, command.value)
+        except InvalidInput as error:
+            return replies.error_reply(
+                f"Your {command.field} was not saved",
+                error.problem,
+                example=f"me {command.field} ...",
+            )
+        changes: dict[str, Any] = {command.field: value}
+        rep = replace(rep, **changes)
+        await self.store.save_rep(rep)
+        return replies.profile_reply(rep, changed=command.field)
+
+    async def team(self, actor: Actor) -> Reply:
+        if not actor.role.sees_team:
+            return _managers_only("team")
+        rep = await self.profile(actor)
+        until = self.clock()
+        check_ins = await self.store.team_check_ins(
+            actor.tenant, rep.team, until - timedelta(days=DIGEST_DAYS), until
+        )
+        reps = await self.store.reps_in_team(actor.tenant, rep.team)
+        return replies.team_reply(count(check_ins), len(reps), DIGEST_DAYS)
+
+    async def change_settings(self, actor: Actor, command: ChangeSettings) -> Reply:
+        rep = await self.profile(actor)
+        team = await self.store.get_team(actor.tenant, rep.team)
+        if command.name is None:
+            return replies.settings_reply(team)
+        if not actor.role.sees_team:
+            return _managers_only("settings")
+        try:
+            if command.name == "playbook":
+                team = replace(team, playbook=command.value)
+            else:
+                team = replace(team, settings=team.settings.changed(command.name, command.value))
+        except InvalidInput as error:
+            return replies.error_reply(
+                "Setting not saved", error.problem, example="settings final-attempt 4"
+            )
+        await self.store.save_team(team)
+        log.info("settings_changed", extra={"tenant": actor.tenant, "setting": command.name})
+        return replies.settings_reply(team, changed=command.name)
+
+    async def forget(self, actor: Actor, who: ProspectRef) -> Reply:
+        key = prospect_key(who.name, who.company)
+        if not await self.store.forget_prospect(actor.tenant, actor.user_id, key):
+            return _unknown_prospect(who)
+        return Reply(heading=f"Forgotten: {who.name} @ {who.company}", paragraphs=(
+            "The prospect and its call log are erased.",))  # fmt: skip
+
+    async def _prospect(self, actor: Actor, who: ProspectRef) -> ProspectRecord:
+        key = prospect_key(who.name, who.company)
+        found = await self.store.get_prospect(actor.tenant, actor.user_id, key)
+        return found or ProspectRecord(actor.tenant, actor.user_id, key, who.name, who.company)
+
+
+def _with_facts(record: ProspectRecord, facts: Facts) -> ProspectRecord:
+    """Remember what the rep just told us; what they did not mention stays as it was."""
+    changes: dict[str, object] = {
+        name: value
+        for name, value in (
+            ("relationship", facts.relationship),
+            ("referred_by", facts.referred_by),
+            ("open_followup", facts.open_followup),
+            ("timezone", facts.timezone),
+            ("region", facts.region),
+        )
+        if value is not None
+    }
+    if facts.new_in_role:
+        changes["new_in_role"] = True
+    if facts.expecting_response:
+        changes["expecting_response"] = True
+    return replace(record, **changes)  # type: ignore[arg-type]
+
+
+def _profile_value(field: str, raw: str) -> str:
+    if field == "phone":
+        return parse_phone("phone", raw)
+    if field == "timezone":
+        return parse_timezone("timezone", raw) or ""
+    if len(raw) > MAX_PROFILE_TEXT:
+        raise InvalidInput(field, f"is {len(raw)} characters long; at most {MAX_PROFILE_TEXT}")
+    return raw
+
+
+def _zone(rep: RepProfile) -> tzinfo:
+    return ZoneInfo(rep.timezone) if rep.timezone else UTC
+
+
+def _unknown_prospect(who: ProspectRef) -> Reply:
+    return replies.error_reply(
+        "Prospect not found",
+        f"You have no prospect {who.name} @ {who.company}. Ask for advice on it first.",
+        example=f"{who.name} @ {who.company}",
+    )
+
+
+def _managers_only(command: str) -> Reply:
+    return replies.error_reply(
+        "Managers only", f"`{command}` is for managers and admins; ask yours to run it."
+    )

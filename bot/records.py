@@ -1,0 +1,236 @@
+"""What the store keeps: rep profiles, team settings, prospects with their cycle, call outcomes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.types import Role
+from policy import Action, History, Prospect, Relationship, Rep, Settings, Window
+from policy.settings import settings_from_mapping
+
+DEFAULT_TEAM = "default"
+RECENT_DIALS_KEPT = 3
+
+
+class Outcome(StrEnum):
+    LEFT = "left"
+    SKIPPED = "skipped"
+    LIVE = "live"
+    GATEKEEPER = "gatekeeper"
+    ZERO = "zero"
+    NO_ANSWER = "no-answer"
+    MEETING = "meeting"
+    NOT_INTERESTED = "not-interested"
+    CALLED_BACK = "called-back"
+
+    @property
+    def is_conversation(self) -> bool:
+        return self in (Outcome.LIVE, Outcome.MEETING, Outcome.NOT_INTERESTED, Outcome.CALLED_BACK)
+
+    @property
+    def is_dial(self) -> bool:
+        return self is not Outcome.CALLED_BACK
+
+
+@dataclass(frozen=True, slots=True)
+class RepProfile:
+    tenant: str
+    user_id: str
+    name: str = ""
+    company: str = ""
+    phone: str = ""
+    pitch: str = ""
+    timezone: str | None = None
+    role: Role = Role.REP
+    team: str = DEFAULT_TEAM
+
+    def as_policy_rep(self) -> Rep:
+        return Rep(
+            name=self.name or "your name",
+            phone=self.phone or "your number",
+            company=self.company,
+            pitch=self.pitch,
+            timezone=self.timezone,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TeamConfig:
+    tenant: str
+    team: str = DEFAULT_TEAM
+    playbook: str = "balanced"
+    settings: Settings = field(default_factory=Settings)
+
+    def to_json(self) -> str:
+        return json.dumps({"playbook": self.playbook, "settings": self.settings.as_mapping()})
+
+    @classmethod
+    def from_json(cls, tenant: str, team: str, text: str) -> TeamConfig:
+        data = json.loads(text)
+        raw = {k: v for k, v in data["settings"].items() if v is not None or k == "min_gap"}
+        return cls(tenant, team, data["playbook"], settings_from_mapping(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """The decision that preceded a check-in, kept so "advice followed" can be counted."""
+
+    action: Action
+    rule: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProspectRecord:
+    tenant: str
+    rep_id: str
+    key: str
+    name: str
+    company: str
+    relationship: Relationship = Relationship.STRANGER
+    referred_by: str | None = None
+    new_in_role: bool = False
+    open_followup: str | None = None
+    expecting_response: bool = False
+    timezone: str | None = None
+    region: str = "US"
+    last_conversation: date | None = None
+    recycle_on: date | None = None
+    attempts: int = 0
+    voicemails_left: int = 0
+    attempts_since_voicemail: int | None = None
+    dialed_zero: bool = False
+    recent_dials: tuple[datetime, ...] = ()
+    next_call_start: datetime | None = None
+    next_call_end: datetime | None = None
+    last_advice: Advice | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} @ {self.company}"
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0]
+
+    @property
+    def next_window(self) -> Window | None:
+        if self.next_call_start is None or self.next_call_end is None:
+            return None
+        return Window(self.next_call_start, self.next_call_end)
+
+    def as_policy_prospect(self) -> Prospect:
+        return Prospect(
+            name=self.name,
+            relationship=self.relationship,
+            company=self.company,
+            timezone=self.timezone,
+            region=self.region,
+            referred_by=self.referred_by,
+            new_in_role=self.new_in_role,
+            open_followup=self.open_followup,
+            expecting_response=self.expecting_response,
+            last_conversation=self.last_conversation,
+            recycle_on=self.recycle_on,
+        )
+
+    def as_policy_history(self) -> History:
+        return History(
+            attempts=self.attempts,
+            voicemails_left=self.voicemails_left,
+            attempts_since_voicemail=self.attempts_since_voicemail,
+            dialed_zero=self.dialed_zero,
+            recent_dials=self.recent_dials,
+        )
+
+    def with_facts(self, **facts: Any) -> ProspectRecord:
+        return replace(self, **facts)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=_encode)
+
+    @classmethod
+    def from_json(cls, text: str) -> ProspectRecord:
+        data = json.loads(text)
+        advice = data.get("last_advice")
+        return cls(
+            **{
+                **data,
+                "relationship": Relationship(data["relationship"]),
+                "last_conversation": _date(data["last_conversation"]),
+                "recycle_on": _date(data["recycle_on"]),
+                "recent_dials": tuple(datetime.fromisoformat(d) for d in data["recent_dials"]),
+                "next_call_start": _moment(data["next_call_start"]),
+                "next_call_end": _moment(data["next_call_end"]),
+                "last_advice": (
+                    None
+                    if advice is None
+                    else Advice(Action(advice["action"]), advice["rule"], _need(advice["at"]))
+                ),
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckIn:
+    """One logged call outcome, with the advice that preceded it (None if none was asked)."""
+
+    tenant: str
+    rep_id: str
+    team: str
+    prospect_key: str
+    outcome: Outcome
+    at: datetime
+    note: str = ""
+    advice: Advice | None = None
+    followed: bool | None = None
+    key: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=_encode)
+
+    @classmethod
+    def from_json(cls, text: str) -> CheckIn:
+        data = json.loads(text)
+        advice = data.get("advice")
+        return cls(
+            **{
+                **data,
+                "outcome": Outcome(data["outcome"]),
+                "at": _need(data["at"]),
+                "advice": (
+                    None
+                    if advice is None
+                    else Advice(Action(advice["action"]), advice["rule"], _need(advice["at"]))
+                ),
+            }
+        )
+
+
+def prospect_key(name: str, company: str) -> str:
+    """The same prospect however it is typed: case and spacing do not matter."""
+    return f"{' '.join(name.casefold().split())}@{' '.join(company.casefold().split())}"
+
+
+def _encode(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _date(raw: str | None) -> date | None:
+    return None if raw is None else date.fromisoformat(raw)
+
+
+def _moment(raw: str | None) -> datetime | None:
+    return None if raw is None else datetime.fromisoformat(raw)
+
+
+def _need(raw: str) -> datetime:
+    return datetime.fromisoformat(raw)

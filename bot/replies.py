@@ -1,0 +1,279 @@
+"""Neutral replies for each thing the bot says. Adapters render them; nothing here knows how."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, tzinfo
+from typing import Any
+
+from bot.commands import USAGE, GrammarError
+from bot.digests import Numbers, percent
+from bot.records import CheckIn, Outcome, ProspectRecord, RepProfile, TeamConfig
+from bot.types import Button, Fact, Reply, ScriptBlock, Tone
+from policy import Action, Decision, Window
+
+CHECK_IN = "checkin"
+CHECK_IN_BUTTONS: Sequence[tuple[str, Outcome]] = (
+    ("Left it", Outcome.LEFT),
+    ("Skipped", Outcome.SKIPPED),
+    ("Reached them", Outcome.LIVE),
+    ("Dialed 0", Outcome.ZERO),
+)
+HEADINGS = {
+    Action.LEAVE_VOICEMAIL: "Leave a voicemail",
+    Action.HANG_UP: "Hang up: no message",
+    Action.DIAL_ZERO: "Dial 0, then hang up",
+    Action.FINAL_VOICEMAIL: "Leave your final voicemail",
+    Action.RECYCLE: "Paused: don't call",
+}
+OUTCOME_WORDS = {
+    Outcome.LEFT: "left a voicemail",
+    Outcome.SKIPPED: "hung up without a message",
+    Outcome.LIVE: "reached them",
+    Outcome.GATEKEEPER: "spoke to a gatekeeper",
+    Outcome.ZERO: "dialed zero",
+    Outcome.NO_ANSWER: "no answer",
+    Outcome.MEETING: "booked a meeting",
+    Outcome.NOT_INTERESTED: "not interested",
+    Outcome.CALLED_BACK: "they called back",
+}
+
+
+def check_in_value(outcome: Outcome, record: ProspectRecord) -> str:
+    """Button payload: the outcome, the advice it answers (so a double click logs once), the key."""
+    advice = record.last_advice.at.isoformat() if record.last_advice else ""
+    return f"{outcome.value}|{advice}|{record.key}"
+
+
+def parse_check_in_value(value: str) -> tuple[Outcome, str, str] | None:
+    parts = value.split("|", 2)
+    if len(parts) != 3 or parts[0] not in Outcome._value2member_map_:
+        return None
+    return Outcome(parts[0]), parts[1], parts[2]
+
+
+def decision_reply(
+    record: ProspectRecord, decision: Decision, rep_zone: tzinfo, *, missing_profile: Sequence[str]
+) -> Reply:
+    paragraphs = [reason.why for reason in decision.reasons]
+    paragraphs += [
+        f"Overrides {r.rule} ({r.action.value.replace('_', ' ')}): {r.why}"
+        for r in decision.overridden
+    ]
+    paragraphs += [f"Warning: {warning}" for warning in decision.warnings]
+    if missing_profile and decision.script:
+        paragraphs.append(
+            f"Your script needs your {' and '.join(missing_profile)}: set it with "
+            f"`/voicemail me {missing_profile[0]} ...`"
+        )
+    facts = [Fact("Call back", window_text(decision.call_back, rep_zone, record.first_name))]
+    if decision.recycle_on:
+        facts.append(Fact("Paused until", decision.recycle_on.isoformat()))
+    facts.append(Fact("Attempt", f"{record.attempts + 1} of this cycle"))
+    if decision.seconds_saved:
+        facts.append(Fact("Time saved", f"{decision.seconds_saved} s"))
+    script = decision.script
+    return Reply(
+        heading=f"{HEADINGS[decision.action]} · {record.label}",
+        paragraphs=tuple(paragraphs),
+        script=None if script is None else ScriptBlock(script.text, script.seconds),
+        facts=tuple(facts),
+        buttons=tuple(
+            Button(
+                label,
+                CHECK_IN,
+                check_in_value(outcome, record),
+                primary=_advised(decision, outcome),
+            )
+            for label, outcome in CHECK_IN_BUTTONS
+        ),
+        footer=tuple(f"{r.rule}: {r.source}" for r in (*decision.reasons, *decision.overridden)),
+        tone=Tone.DECISION,
+        subject=record.label,
+    )
+
+
+def _advised(decision: Decision, outcome: Outcome) -> bool:
+    return {
+        Action.LEAVE_VOICEMAIL: Outcome.LEFT,
+        Action.FINAL_VOICEMAIL: Outcome.LEFT,
+        Action.HANG_UP: Outcome.SKIPPED,
+        Action.DIAL_ZERO: Outcome.ZERO,
+    }.get(decision.action) is outcome
+
+
+def window_text(window: Window, rep_zone: tzinfo, who: str) -> str:
+    mine = window.start.astimezone(rep_zone)
+    mine_end = window.end.astimezone(rep_zone)
+    text = f"{mine:%a %d %b}, {mine:%H:%M}-{mine_end:%H:%M} your time"
+    if mine.utcoffset() != window.start.utcoffset():
+        text += f" ({window.start:%H:%M}-{window.end:%H:%M} for {who})"
+    return text
+
+
+def next_step_text(record: ProspectRecord, rep_zone: tzinfo, today: date) -> str:
+    if record.recycle_on and record.recycle_on > today:
+        return f"Paused until {record.recycle_on.isoformat()}."
+    if window := record.next_window:
+        return f"Next call: {window_text(window, rep_zone, record.first_name)}."
+    return "Cycle closed: ask me again when you next dial."
+
+
+def check_in_reply(
+    record: ProspectRecord, check_in: CheckIn, rep_zone: tzinfo, today: date
+) -> Reply:
+    paragraphs = [next_step_text(record, rep_zone, today)]
+    if check_in.followed is not None:
+        paragraphs.append(
+            "You followed the advice." if check_in.followed else "Noted: you went another way."
+        )
+    return Reply(
+        heading=f"Logged: {OUTCOME_WORDS[check_in.outcome]} · {record.label}",
+        paragraphs=tuple(paragraphs),
+        facts=(
+            Fact("Attempts this cycle", str(record.attempts)),
+            Fact("Voicemails this cycle", str(record.voicemails_left)),
+        ),
+        tone=Tone.DONE,
+    )
+
+
+def already_logged_reply(record: ProspectRecord, rep_zone: tzinfo, today: date) -> Reply:
+    return Reply(
+        heading=f"Already logged · {record.label}",
+        paragraphs=(
+            "That check-in was recorded once; the second was ignored.",
+            next_step_text(record, rep_zone, today),
+        ),
+        tone=Tone.DONE,
+    )
+
+
+def grammar_error_reply(error: GrammarError) -> Reply:
+    return Reply(
+        heading="I didn't understand that",
+        paragraphs=(
+            f"I did not understand “{error.part}”: {error.problem}.",
+            f"Usage: /voicemail {error.usage.line}",
+            f"Example: /voicemail {error.usage.example}",
+        ),
+        tone=Tone.ERROR,
+    )
+
+
+def error_reply(heading: str, problem: str, *, example: str | None = None) -> Reply:
+    paragraphs = [problem]
+    if example:
+        paragraphs.append(f"Example: /voicemail {example}")
+    return Reply(heading=heading, paragraphs=tuple(paragraphs), tone=Tone.ERROR)
+
+
+def help_reply() -> Reply:
+    return Reply(
+        heading="Voicemail Coach: what you can ask",
+        paragraphs=tuple(
+            f"/voicemail {u.line}\n    {u.meaning}. Example: /voicemail {u.example}"
+            for u in USAGE.values()
+        ),
+    )
+
+
+def queue_reply(
+    due: Iterable[ProspectRecord], recycles: Iterable[ProspectRecord], rep_zone: tzinfo
+) -> Reply:
+    lines = [
+        f"{record.label}: {window_text(window, rep_zone, record.first_name)}"
+        for record in due
+        if (window := record.next_window)
+    ]
+    lines += [f"{record.label}: recycle due since {record.recycle_on}" for record in recycles]
+    return Reply(
+        heading=f"Your queue: {len(lines)} to call",
+        paragraphs=tuple(lines) or ("Nothing due today. Ask me when you hit a voicemail.",),
+    )
+
+
+def history_reply(record: ProspectRecord, log: Sequence[CheckIn], rep_zone: tzinfo) -> Reply:
+    facts = [
+        Fact(
+            "Relationship",
+            record.relationship.value
+            + (f" (referred by {record.referred_by})" if record.referred_by else ""),
+        ),
+        Fact("This cycle", f"{record.attempts} dials, {record.voicemails_left} voicemails"),
+    ]
+    if record.open_followup:
+        facts.append(Fact("Waiting on", record.open_followup))
+    if record.last_conversation:
+        facts.append(Fact("Last spoke", record.last_conversation.isoformat()))
+    if record.recycle_on:
+        facts.append(Fact("Paused until", record.recycle_on.isoformat()))
+    lines = [
+        f"{c.at.astimezone(rep_zone):%Y-%m-%d %H:%M} {OUTCOME_WORDS[c.outcome]}"
+        + (f" (advised: {c.advice.action.value.replace('_', ' ')})" if c.advice else "")
+        + (f": {c.note}" if c.note else "")
+        for c in log
+    ]
+    return Reply(
+        heading=f"History · {record.label}",
+        facts=tuple(facts),
+        paragraphs=tuple(lines) or ("No calls logged yet.",),
+    )
+
+
+def profile_reply(rep: RepProfile, changed: str | None = None) -> Reply:
+    return Reply(
+        heading="Your profile" if changed is None else f"Saved your {changed}",
+        facts=tuple(
+            Fact(label, value or "(not set)")
+            for label, value in (
+                ("Name", rep.name), ("Company", rep.company), ("Phone", rep.phone),
+                ("Pitch", rep.pitch), ("Time zone", rep.timezone or ""), ("Role", rep.role.value),
+            )
+        ),
+        paragraphs=("Scripts use these. Change one with /voicemail me phone +1 555 010 0100",),
+        tone=Tone.INFO if changed is None else Tone.DONE,
+    )  # fmt: skip
+
+
+def settings_reply(team: TeamConfig, changed: str | None = None) -> Reply:
+    values = team.settings.as_mapping()
+    facts = [Fact("playbook", team.playbook)]
+    facts += [
+        Fact(name.replace("_", "-"), str(value))
+        for name, value in values.items()
+        if name != "scripts" and value is not None
+    ]
+    return Reply(
+        heading="Team settings" if changed is None else f"Saved: {changed.replace('_', '-')}",
+        facts=tuple(facts),
+        paragraphs=("See every playbook's rules with `voicemail-coach playbooks`.",),
+        tone=Tone.INFO if changed is None else Tone.DONE,
+    )
+
+
+def team_reply(numbers: Numbers, reps: int, days: int) -> Reply:
+    return Reply(
+        heading=f"Team digest: last {days} days, {reps} rep{'s' if reps != 1 else ''}",
+        facts=(
+            Fact("Dials", str(numbers.dials)),
+            Fact("Connects", str(numbers.connects)),
+            Fact("Voicemails", f"{numbers.voicemails} ({numbers.voicemail_minutes:.0f} min spent)"),
+            Fact(
+                "Callbacks", f"{numbers.callbacks} ({percent(numbers.callback_rate)} of voicemails)"
+            ),
+            Fact(
+                "Advice followed",
+                f"{numbers.advice_followed} of {numbers.advice_given} "
+                f"({percent(numbers.followed_rate)})",
+            ),
+        ),
+    )
+
+
+def export_reply(document: dict[str, Any]) -> Reply:
+    return Reply(
+        heading="Your data",
+        paragraphs=(json.dumps(document, indent=2, ensure_ascii=False),),
+    )

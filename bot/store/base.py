@@ -1,0 +1,85 @@
+"""The store interface. SQLite and Redis implement it and pass one contract suite."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
+
+
+class Store(Protocol):
+    """Every read and write names its tenant; rep-scoped ones name the rep too."""
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def get_rep(self, tenant: str, user_id: str) -> RepProfile | None: ...
+
+    async def save_rep(self, rep: RepProfile) -> None: ...
+
+    async def reps_in_team(self, tenant: str, team: str) -> list[RepProfile]: ...
+
+    async def get_team(self, tenant: str, team: str) -> TeamConfig: ...
+
+    async def save_team(self, config: TeamConfig) -> None: ...
+
+    async def get_prospect(self, tenant: str, rep_id: str, key: str) -> ProspectRecord | None: ...
+
+    async def save_prospect(self, record: ProspectRecord) -> None: ...
+
+    async def record_check_in(self, record: ProspectRecord, check_in: CheckIn) -> bool:
+        """Write the outcome and the updated prospect at once; False if its key was seen."""
+        ...
+
+    async def prospect_log(
+        self, tenant: str, rep_id: str, key: str, limit: int = 20
+    ) -> list[CheckIn]:
+        """The prospect's outcomes, newest first."""
+        ...
+
+    async def callbacks_due(
+        self, tenant: str, rep_id: str, until: datetime
+    ) -> list[ProspectRecord]:
+        """The rep's prospects whose next call-back window starts by `until`, earliest first."""
+        ...
+
+    async def recycles_due(self, tenant: str, rep_id: str, until: date) -> list[ProspectRecord]:
+        """The rep's paused prospects whose recycle date is on or before `until`, earliest first."""
+        ...
+
+    async def team_check_ins(
+        self, tenant: str, team: str, since: datetime, until: datetime
+    ) -> list[CheckIn]:
+        """The team's outcomes with since <= at < until, oldest first."""
+        ...
+
+    async def forget_prospect(self, tenant: str, rep_id: str, key: str) -> bool: ...
+
+    async def export_rep(self, tenant: str, rep_id: str) -> dict[str, Any]: ...
+
+
+def export_document(
+    rep: RepProfile | None, prospects: list[ProspectRecord], check_ins: list[CheckIn]
+) -> dict[str, Any]:
+    """A rep's data as one JSON-ready document; both stores answer `export` with it."""
+    return {
+        "profile": None if rep is None else _rep_json(rep),
+        "prospects": [json.loads(record.to_json()) for record in prospects],
+        "check_ins": [json.loads(check_in.to_json()) for check_in in check_ins],
+    }
+
+
+def _rep_json(rep: RepProfile) -> dict[str, Any]:
+    return {
+        "user_id": rep.user_id,
+        "name": rep.name,
+        "company": rep.company,
+        "phone": rep.phone,
+        "pitch": rep.pitch,
+        "timezone": rep.timezone,
+        "role": rep.role.value,
+        "team": rep.team,
+    }

@@ -1,0 +1,292 @@
+"""The embedded store: one SQLite file in WAL mode, used from one worker thread.
+
+sqlite3 blocks, so every call runs on a single-thread executor: the event loop never waits
+on the disk, and one connection serialises the writes, which is what SQLite wants anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
+from bot.store.base import export_document
+from bot.types import Role
+
+T = TypeVar("T")
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE reps (
+        tenant TEXT NOT NULL, user_id TEXT NOT NULL, name TEXT NOT NULL, company TEXT NOT NULL,
+        phone TEXT NOT NULL, pitch TEXT NOT NULL, timezone TEXT, role TEXT NOT NULL,
+        team TEXT NOT NULL,
+        PRIMARY KEY (tenant, user_id)
+    );
+    CREATE INDEX reps_by_team ON reps (tenant, team);
+    CREATE TABLE teams (
+        tenant TEXT NOT NULL, team TEXT NOT NULL, config TEXT NOT NULL,
+        PRIMARY KEY (tenant, team)
+    );
+    CREATE TABLE prospects (
+        tenant TEXT NOT NULL, rep_id TEXT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL,
+        next_call REAL, recycle_on TEXT,
+        PRIMARY KEY (tenant, rep_id, key)
+    );
+    CREATE INDEX prospects_by_next_call ON prospects (tenant, rep_id, next_call);
+    CREATE INDEX prospects_by_recycle ON prospects (tenant, rep_id, recycle_on);
+    CREATE TABLE check_ins (
+        id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, rep_id TEXT NOT NULL, team TEXT NOT NULL,
+        prospect_key TEXT NOT NULL, at REAL NOT NULL, data TEXT NOT NULL
+    );
+    CREATE INDEX check_ins_by_prospect ON check_ins (tenant, rep_id, prospect_key, at);
+    CREATE INDEX check_ins_by_team ON check_ins (tenant, team, at);
+    CREATE TABLE seen_keys (
+        tenant TEXT NOT NULL, key TEXT NOT NULL, at REAL NOT NULL,
+        PRIMARY KEY (tenant, key)
+    );
+    """,
+)
+
+
+class SQLiteStore:
+    def __init__(self, path: str | Path) -> None:
+        self._path = str(path)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._db: sqlite3.Connection | None = None
+
+    @classmethod
+    async def open(cls, path: str | Path) -> SQLiteStore:
+        store = cls(path)
+        await store._run(store._connect)
+        return store
+
+    def _connect(self) -> None:
+        db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        self._db = db
+        self._migrate(db)
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        version: int = db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    async def _run(self, work: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("the SQLite store is closed")
+        return self._db
+
+    async def ping(self) -> None:
+        await self._run(lambda: self.db.execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._run(self.db.close)
+            self._db = None
+        self._executor.shutdown(wait=True)
+
+    async def get_rep(self, tenant: str, user_id: str) -> RepProfile | None:
+        row = await self._run(
+            lambda: self.db.execute(
+                "SELECT * FROM reps WHERE tenant = ? AND user_id = ?", (tenant, user_id)
+            ).fetchone()
+        )
+        return None if row is None else _rep(row)
+
+    async def save_rep(self, rep: RepProfile) -> None:
+        await self._run(
+            lambda: self.db.execute(
+                "INSERT OR REPLACE INTO reps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (rep.tenant, rep.user_id, rep.name, rep.company, rep.phone, rep.pitch,
+                 rep.timezone, rep.role.value, rep.team),
+            )
+        )  # fmt: skip
+
+    async def reps_in_team(self, tenant: str, team: str) -> list[RepProfile]:
+        rows = await self._run(
+            lambda: self.db.execute(
+                "SELECT * FROM reps WHERE tenant = ? AND team = ? ORDER BY user_id", (tenant, team)
+            ).fetchall()
+        )
+        return [_rep(row) for row in rows]
+
+    async def get_team(self, tenant: str, team: str) -> TeamConfig:
+        row = await self._run(
+            lambda: self.db.execute(
+                "SELECT config FROM teams WHERE tenant = ? AND team = ?", (tenant, team)
+            ).fetchone()
+        )
+        return (
+            TeamConfig(tenant, team) if row is None else TeamConfig.from_json(tenant, team, row[0])
+        )
+
+    async def save_team(self, config: TeamConfig) -> None:
+        await self._run(
+            lambda: self.db.execute(
+                "INSERT OR REPLACE INTO teams VALUES (?, ?, ?)",
+                (config.tenant, config.team, config.to_json()),
+            )
+        )
+
+    async def get_prospect(self, tenant: str, rep_id: str, key: str) -> ProspectRecord | None:
+        row = await self._run(
+            lambda: self.db.execute(
+                "SELECT data FROM prospects WHERE tenant = ? AND rep_id = ? AND key = ?",
+                (tenant, rep_id, key),
+            ).fetchone()
+        )
+        return None if row is None else ProspectRecord.from_json(row[0])
+
+    async def save_prospect(self, record: ProspectRecord) -> None:
+        await self._run(lambda: self._write_prospect(record))
+
+    def _write_prospect(self, record: ProspectRecord) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO prospects VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                record.tenant,
+                record.rep_id,
+                record.key,
+                record.to_json(),
+                record.next_call_start.timestamp() if record.next_call_start else None,
+                record.recycle_on.isoformat() if record.recycle_on else None,
+            ),
+        )
+
+    async def record_check_in(self, record: ProspectRecord, check_in: CheckIn) -> bool:
+        return await self._run(lambda: self._write_check_in(record, check_in))
+
+    def _write_check_in(self, record: ProspectRecord, check_in: CheckIn) -> bool:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if check_in.key:
+                seen = db.execute(
+                    "INSERT OR IGNORE INTO seen_keys VALUES (?, ?, ?)",
+                    (check_in.tenant, check_in.key, check_in.at.timestamp()),
+                )
+                if seen.rowcount == 0:
+                    db.execute("ROLLBACK")
+                    return False
+            db.execute(
+                "INSERT INTO check_ins (tenant, rep_id, team, prospect_key, at, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (check_in.tenant, check_in.rep_id, check_in.team, check_in.prospect_key,
+                 check_in.at.timestamp(), check_in.to_json()),
+            )  # fmt: skip
+            self._write_prospect(record)
+            db.execute("COMMIT")
+            return True
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    async def prospect_log(
+        self, tenant: str, rep_id: str, key: str, limit: int = 20
+    ) -> list[CheckIn]:
+        rows = await self._run(
+            lambda: self.db.execute(
+                "SELECT data FROM check_ins WHERE tenant = ? AND rep_id = ? AND prospect_key = ? "
+                "ORDER BY at DESC, id DESC LIMIT ?",
+                (tenant, rep_id, key, limit),
+            ).fetchall()
+        )
+        return [CheckIn.from_json(row[0]) for row in rows]
+
+    async def callbacks_due(
+        self, tenant: str, rep_id: str, until: datetime
+    ) -> list[ProspectRecord]:
+        rows = await self._run(
+            lambda: self.db.execute(
+                "SELECT data FROM prospects WHERE tenant = ? AND rep_id = ? "
+                "AND next_call IS NOT NULL AND next_call <= ? ORDER BY next_call",
+                (tenant, rep_id, until.timestamp()),
+            ).fetchall()
+        )
+        return [ProspectRecord.from_json(row[0]) for row in rows]
+
+    async def recycles_due(self, tenant: str, rep_id: str, until: date) -> list[ProspectRecord]:
+        rows = await self._run(
+            lambda: self.db.execute(
+                "SELECT data FROM prospects WHERE tenant = ? AND rep_id = ? "
+                "AND recycle_on IS NOT NULL AND recycle_on <= ? ORDER BY recycle_on",
+                (tenant, rep_id, until.isoformat()),
+            ).fetchall()
+        )
+        return [ProspectRecord.from_json(row[0]) for row in rows]
+
+    async def team_check_ins(
+        self, tenant: str, team: str, since: datetime, until: datetime
+    ) -> list[CheckIn]:
+        rows = await self._run(
+            lambda: self.db.execute(
+                "SELECT data FROM check_ins WHERE tenant = ? AND team = ? AND at >= ? AND at < ? "
+                "ORDER BY at, id",
+                (tenant, team, since.timestamp(), until.timestamp()),
+            ).fetchall()
+        )
+        return [CheckIn.from_json(row[0]) for row in rows]
+
+    async def forget_prospect(self, tenant: str, rep_id: str, key: str) -> bool:
+        return await self._run(lambda: self._delete_prospect(tenant, rep_id, key))
+
+    def _delete_prospect(self, tenant: str, rep_id: str, key: str) -> bool:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        gone = db.execute(
+            "DELETE FROM prospects WHERE tenant = ? AND rep_id = ? AND key = ?",
+            (tenant, rep_id, key),
+        ).rowcount
+        db.execute(
+            "DELETE FROM check_ins WHERE tenant = ? AND rep_id = ? AND prospect_key = ?",
+            (tenant, rep_id, key),
+        )
+        db.execute("COMMIT")
+        return gone > 0
+
+    async def export_rep(self, tenant: str, rep_id: str) -> dict[str, Any]:
+        rep = await self.get_rep(tenant, rep_id)
+        prospects, check_ins = await self._run(
+            lambda: (
+                self.db.execute(
+                    "SELECT data FROM prospects WHERE tenant = ? AND rep_id = ? ORDER BY key",
+                    (tenant, rep_id),
+                ).fetchall(),
+                self.db.execute(
+                    "SELECT data FROM check_ins WHERE tenant = ? AND rep_id = ? ORDER BY at, id",
+                    (tenant, rep_id),
+                ).fetchall(),
+            )
+        )
+        return export_document(
+            rep,
+            [ProspectRecord.from_json(row[0]) for row in prospects],
+            [CheckIn.from_json(row[0]) for row in check_ins],
+        )
+
+
+def _rep(row: sqlite3.Row | tuple[Any, ...]) -> RepProfile:
+    tenant, user_id, name, company, phone, pitch, timezone, role, team = row
+    return RepProfile(tenant, user_id, name, company, phone, pitch, timezone, Role(role), team)
