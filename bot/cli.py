@@ -7,17 +7,21 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
 
+from bot.config import Config
 from policy import PLAYBOOKS, InvalidInput, decide
 from policy.inputs import parse_decide_input
 from policy.serialize import decision_to_json
 from policy.sources import SEED_TITLES, SEEDS
 
 EXIT_BAD_INPUT = 2
+# Channels add their own subcommands (console, serve's routes ...): bot/ never imports adapters/.
+COMMAND_PLUGINS = "voicemail_coach.commands"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,7 +48,24 @@ def _parser() -> argparse.ArgumentParser:
 
     run_playbooks = commands.add_parser("playbooks", help="show every playbook's rules")
     run_playbooks.set_defaults(run=lambda _: show_playbooks(Console()))
+
+    run_serve = commands.add_parser("serve", help="run the service (Slack, Teams, health checks)")
+    run_serve.add_argument("--host", default="0.0.0.0", help="address to listen on (0.0.0.0)")
+    run_serve.add_argument("--port", type=int, help="port (PORT, else 3000)")
+    run_serve.set_defaults(run=_serve)
+
+    for plugin in entry_points(group=COMMAND_PLUGINS):
+        plugin.load()(commands)
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bot import logs, server
+
+    logs.configure()
+    config = Config.from_env()
+    server.serve(config, args.host, args.port or config.port)
+    return 0
 
 
 def run_decide_command(stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:

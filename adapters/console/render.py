@@ -1,0 +1,32 @@
+"""The neutral Reply as terminal text."""
+
+from __future__ import annotations
+
+from bot.replies import parse_check_in_value
+from bot.types import Reply, Tone
+
+MARKS = {Tone.INFO: "", Tone.DECISION: "» ", Tone.DONE: "✓ ", Tone.ERROR: "✗ "}
+
+
+def render(reply: Reply, *, numbered_buttons: bool = False) -> str:
+    lines = [f"{MARKS[reply.tone]}{reply.heading}"]
+    if reply.script:
+        lines += ["", f"  Script ({reply.script.seconds} s):", f"  “{reply.script.text}”"]
+    if reply.facts:
+        width = max(len(fact.label) for fact in reply.facts)
+        lines += [""] + [f"  {fact.label.ljust(width)}  {fact.value}" for fact in reply.facts]
+    if reply.paragraphs:
+        lines += [""] + [f"  {paragraph}" for paragraph in reply.paragraphs]
+    if reply.footer:
+        lines += ["", "  Sources: " + "; ".join(reply.footer)]
+    if reply.buttons:
+        lines += ["", _buttons(reply, numbered_buttons)]
+    return "\n".join(lines)
+
+
+def _buttons(reply: Reply, numbered: bool) -> str:
+    if numbered:
+        choices = "  ".join(f"[{i}] {button.label}" for i, button in enumerate(reply.buttons, 1))
+        return f"  Check in: {choices}  (type the number)"
+    outcomes = [parsed[0].value for b in reply.buttons if (parsed := parse_check_in_value(b.value))]
+    return f"  Check in: /voicemail log {reply.subject} {'|'.join(outcomes)}"
