@@ -77,6 +77,12 @@ def run_decide_command(stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
             file=stderr,
         )
         return EXIT_BAD_INPUT
+    except RecursionError:
+        print(
+            "input: nested too deeply; expected one JSON object as in the decide contract",
+            file=stderr,
+        )
+        return EXIT_BAD_INPUT
     try:
         request = parse_decide_input(document, default_now=datetime.now(UTC))
         decision = decide(

@@ -2,9 +2,14 @@
 
 
 class InvalidInput(ValueError):
-    """Names the field that was wrong and what it accepts."""
+    """Names the field that was wrong and what it accepts, on one line."""
 
     def __init__(self, field: str, problem: str) -> None:
         self.field = field
         self.problem = problem
-        super().__init__(f"{field}: {problem}")
+        super().__init__(_one_line(f"{field}: {problem}"))
+
+
+def _one_line(text: str) -> str:
+    """Escape line breaks and other unprintable characters (a field name may come from input)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)

@@ -17,6 +17,7 @@ from policy.settings import Settings, settings_from_mapping
 _REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 _PHONE_CHARS = re.compile(r"^[0-9+()./\-\sextEXT]+$")
 MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 7, 15
+FIRST_YEAR, LAST_YEAR = 1970, 2999
 MAX_TEXT = 200
 
 TOP_FIELDS = ("playbook", "now", "rep", "prospect", "history", "settings")
@@ -60,7 +61,7 @@ def parse_decide_input(document: object, *, default_now: datetime) -> DecideInpu
     rep = parse_rep(_object("rep", top.get("rep", {}), REP_FIELDS))
     prospect = parse_prospect(_object("prospect", top.get("prospect"), PROSPECT_FIELDS))
     zone_name = prospect.timezone or rep.timezone
-    now = parse_moment("now", top.get("now"), zone_name) if "now" in top else default_now
+    now = parse_now(top["now"], zone_name) if "now" in top else default_now
     history = parse_history(_object("history", top.get("history", {}), HISTORY_FIELDS), zone_name)
     raw_settings = top.get("settings", {})
     if not isinstance(raw_settings, Mapping):
@@ -181,10 +182,18 @@ def parse_date(where: str, raw: object) -> date | None:
         return None
     if isinstance(raw, str):
         try:
-            return date.fromisoformat(raw.strip()[:10])
+            return datetime.fromisoformat(raw.strip()).date()
         except ValueError:
             pass
     raise InvalidInput(where, f"{raw!r} is not accepted; an ISO 8601 date like 2026-11-23")
+
+
+def parse_now(raw: object, zone_name: str | None) -> datetime:
+    now = parse_moment("now", raw, zone_name)
+    if not FIRST_YEAR <= now.year <= LAST_YEAR:
+        accepted = f"a date-time from year {FIRST_YEAR} to {LAST_YEAR}"
+        raise InvalidInput("now", f"{raw!r} is not accepted; {accepted}")
+    return now
 
 
 def parse_moment(where: str, raw: object, zone_name: str | None) -> datetime:

@@ -38,7 +38,7 @@ PLACEHOLDERS: Mapping[str, Placeholder] = MappingProxyType(
         "pitch": Placeholder(15, "one line on what the rep's company does"),
         "referrer": Placeholder(3, "who referred the rep"),
         "item": Placeholder(8, "the proposal, demo or quote being followed up"),
-        "since": Placeholder(2, "how long since the last conversation"),
+        "since": Placeholder(3, "how long since the last conversation"),
         "back_on": Placeholder(3, "when the rep will be back in touch"),
     }
 )
@@ -141,7 +141,7 @@ def render_script(
 
 
 def _values(rep: Rep, prospect: Prospect, today: date, back_on: date | None) -> dict[str, str]:
-    phone = _cut(rep.phone, "phone")
+    phone = _squeeze(rep.phone, "phone")
     return {
         "prospect": _cut(prospect.name, "prospect"),
         "prospect_company": _cut(prospect.company, "prospect_company") or "your team",
@@ -159,6 +159,15 @@ def _values(rep: Rep, prospect: Prospect, today: date, back_on: date | None) -> 
 
 def _cut(value: str, placeholder: str) -> str:
     return " ".join(value.split()[: PLACEHOLDERS[placeholder].max_words])
+
+
+def _squeeze(value: str, placeholder: str) -> str:
+    """Fit the word budget without losing characters: the groups past it join the last one."""
+    words = value.split()
+    budget = PLACEHOLDERS[placeholder].max_words
+    if len(words) > budget:
+        words = [*words[: budget - 1], "".join(words[budget - 1 :])]
+    return " ".join(words)
 
 
 def _time_since(last: date | None, today: date) -> str:
