@@ -1,0 +1,380 @@
+"""The shared store: Redis, for any number of replicas.
+
+Every key is `{prefix}:{tenant}:{kind}:...`, tenant first, so tenants never meet. Each part
+after the prefix is escaped (":" and "%"), so ids that contain colons, like Teams user ids,
+cannot run into each other's keys.
+
+    rep:{user}                  hash: profile (JSON), team-set (the key of its team's rep set)
+    team:{team}                 string: TeamConfig JSON
+    team-reps:{team}            set of user ids
+    team-log:{team}             sorted set of check-ins by `at` (epoch seconds)
+    prospect:{rep}:{key}        string: ProspectRecord JSON
+    prospects:{rep}             set of the rep's prospect keys (export, erase)
+    callbacks:{rep}             sorted set of prospect:{rep}:{key} keys by next_call_start (epoch
+                                seconds), so one script reads the due prospects themselves
+    recycles:{rep}              sorted set of prospect:{rep}:{key} keys by recycle_on (ordinal)
+    log:{rep}:{key}             sorted set of the prospect's check-ins by `at`
+    seen:{idempotency key}      "1", expiring after SEEN_FOR
+    check-in-seq                counter that numbers check-ins
+
+A check-in is stored as the member "{sequence:016d} {json}": unique even when two check-ins
+are identical, and ordered by sequence when their times tie, as SQLite orders by row id.
+
+Writes are Lua scripts, each atomic; RECORD_CHECK_IN claims the idempotency key with SET NX
+before it writes anything. Queries read the sorted-set indexes, never KEYS or SCAN. DUE and
+SAVE_REP reach keys named in stored values (an index's members, a rep's old team set), which
+one Redis allows; a Redis Cluster would need every tenant's keys in one hash slot.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import redis.asyncio
+from redis.exceptions import WatchError
+
+from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
+from bot.store.base import export_document
+from bot.types import Role
+
+SEEN_FOR = timedelta(days=7)
+PROFILE = "profile"  # the rep hash's field holding the profile JSON (SAVE_REP writes it)
+
+_WRITE_PROSPECT = """
+local function write_prospect(prospect, callbacks, recycles, owned, body, key, next_call,
+                              recycle_on)
+  redis.call('SET', prospect, body)
+  redis.call('SADD', owned, key)
+  if next_call == '' then
+    redis.call('ZREM', callbacks, prospect)
+  else
+    redis.call('ZADD', callbacks, next_call, prospect)
+  end
+  if recycle_on == '' then
+    redis.call('ZREM', recycles, prospect)
+  else
+    redis.call('ZADD', recycles, recycle_on, prospect)
+  end
+end
+"""
+
+SAVE_PROSPECT = (
+    _WRITE_PROSPECT
+    + """
+-- KEYS: prospect, callbacks, recycles, owned
+-- ARGV: prospect JSON, prospect key, next call score or '', recycle score or ''
+write_prospect(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+return 1
+"""
+)
+
+RECORD_CHECK_IN = (
+    _WRITE_PROSPECT
+    + """
+-- KEYS: seen, sequence, log, team log, prospect, callbacks, recycles, owned
+-- ARGV: '1' if the check-in has an idempotency key, seconds to remember it, check-in JSON,
+--       at score, then the four SAVE_PROSPECT arguments
+if ARGV[1] == '1' and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
+  return 0
+end
+local member = string.format('%016d', redis.call('INCR', KEYS[2])) .. ' ' .. ARGV[3]
+redis.call('ZADD', KEYS[3], ARGV[4], member)
+redis.call('ZADD', KEYS[4], ARGV[4], member)
+write_prospect(KEYS[5], KEYS[6], KEYS[7], KEYS[8], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+return 1
+"""
+)
+
+DUE = """
+-- KEYS: an index (callbacks or recycles).  ARGV: the highest score that is due.
+-- Its members are the prospects' own keys, so one round trip reads them all.
+local due = {}
+for _, prospect in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])) do
+  local body = redis.call('GET', prospect)
+  if body then
+    due[#due + 1] = body
+  end
+end
+return due
+"""
+
+SAVE_REP = """
+-- KEYS: rep, its team's rep set.  ARGV: user id, profile JSON
+local old = redis.call('HGET', KEYS[1], 'team-set')
+if old and old ~= KEYS[2] then
+  redis.call('SREM', old, ARGV[1])
+end
+redis.call('HSET', KEYS[1], 'profile', ARGV[2], 'team-set', KEYS[2])
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Every key the store uses, built in one place."""
+
+    prefix: str
+
+    def key(self, tenant: str, kind: str, *parts: str) -> str:
+        return ":".join((self.prefix, _escape(tenant), kind, *map(_escape, parts)))
+
+    def rep(self, tenant: str, user_id: str) -> str:
+        return self.key(tenant, "rep", user_id)
+
+    def team(self, tenant: str, team: str) -> str:
+        return self.key(tenant, "team", team)
+
+    def team_reps(self, tenant: str, team: str) -> str:
+        return self.key(tenant, "team-reps", team)
+
+    def team_log(self, tenant: str, team: str) -> str:
+        return self.key(tenant, "team-log", team)
+
+    def prospect(self, tenant: str, rep_id: str, key: str) -> str:
+        return self.key(tenant, "prospect", rep_id, key)
+
+    def owned(self, tenant: str, rep_id: str) -> str:
+        return self.key(tenant, "prospects", rep_id)
+
+    def callbacks(self, tenant: str, rep_id: str) -> str:
+        return self.key(tenant, "callbacks", rep_id)
+
+    def recycles(self, tenant: str, rep_id: str) -> str:
+        return self.key(tenant, "recycles", rep_id)
+
+    def log(self, tenant: str, rep_id: str, key: str) -> str:
+        return self.key(tenant, "log", rep_id, key)
+
+    def seen(self, tenant: str, key: str) -> str:
+        return self.key(tenant, "seen", key)
+
+    def sequence(self, tenant: str) -> str:
+        return self.key(tenant, "check-in-seq")
+
+
+class RedisStore:
+    def __init__(self, client: redis.asyncio.Redis, prefix: str = "vc") -> None:
+        self.client = client
+        self.keys = Keys(prefix)
+        self._save_rep = client.register_script(SAVE_REP)
+        self._save_prospect = client.register_script(SAVE_PROSPECT)
+        self._record_check_in = client.register_script(RECORD_CHECK_IN)
+        self._due = client.register_script(DUE)
+
+    @classmethod
+    async def open(cls, url: str, prefix: str = "vc") -> RedisStore:
+        store = cls(redis.asyncio.Redis.from_url(url, decode_responses=True), prefix)
+        await store.ping()
+        return store
+
+    async def ping(self) -> None:
+        await self.client.ping()
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def get_rep(self, tenant: str, user_id: str) -> RepProfile | None:
+        raw = await self.client.hget(self.keys.rep(tenant, user_id), PROFILE)
+        return None if raw is None else _rep_from_json(tenant, _text(raw))
+
+    async def save_rep(self, rep: RepProfile) -> None:
+        keys = [self.keys.rep(rep.tenant, rep.user_id), self.keys.team_reps(rep.tenant, rep.team)]
+        await self._save_rep(keys=keys, args=[rep.user_id, _rep_to_json(rep)])
+
+    async def reps_in_team(self, tenant: str, team: str) -> list[RepProfile]:
+        user_ids = sorted(map(_text, await self.client.smembers(self.keys.team_reps(tenant, team))))
+        async with self.client.pipeline(transaction=False) as pipe:
+            for user_id in user_ids:
+                pipe.hget(self.keys.rep(tenant, user_id), PROFILE)
+            found: list[str | None] = await pipe.execute()
+        return [_rep_from_json(tenant, raw) for raw in found if raw is not None]
+
+    async def get_team(self, tenant: str, team: str) -> TeamConfig:
+        raw = await self.client.get(self.keys.team(tenant, team))
+        if raw is None:
+            return TeamConfig(tenant, team)
+        return TeamConfig.from_json(tenant, team, _text(raw))
+
+    async def save_team(self, config: TeamConfig) -> None:
+        await self.client.set(self.keys.team(config.tenant, config.team), config.to_json())
+
+    async def get_prospect(self, tenant: str, rep_id: str, key: str) -> ProspectRecord | None:
+        raw = await self.client.get(self.keys.prospect(tenant, rep_id, key))
+        return None if raw is None else ProspectRecord.from_json(_text(raw))
+
+    async def save_prospect(self, record: ProspectRecord) -> None:
+        await self._save_prospect(keys=self._prospect_keys(record), args=_prospect_args(record))
+
+    async def record_check_in(self, record: ProspectRecord, check_in: CheckIn) -> bool:
+        written = await self._record_check_in(
+            keys=self._check_in_keys(record, check_in), args=_check_in_args(record, check_in)
+        )
+        return bool(written)
+
+    async def record_check_ins(self, pairs: Iterable[tuple[ProspectRecord, CheckIn]]) -> list[bool]:
+        """Many check-ins in one round trip, for imports; each stays atomic and idempotent."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for record, check_in in pairs:
+                await self._record_check_in(
+                    keys=self._check_in_keys(record, check_in),
+                    args=_check_in_args(record, check_in),
+                    client=pipe,
+                )
+            written: list[int] = await pipe.execute()
+        return [bool(one) for one in written]
+
+    async def prospect_log(
+        self, tenant: str, rep_id: str, key: str, limit: int = 20
+    ) -> list[CheckIn]:
+        if limit == 0:
+            return []
+        members = await self.client.zrange(
+            self.keys.log(tenant, rep_id, key), 0, limit - 1 if limit > 0 else -1, desc=True
+        )
+        return [_check_in(member) for member in _texts(members)]
+
+    async def callbacks_due(
+        self, tenant: str, rep_id: str, until: datetime
+    ) -> list[ProspectRecord]:
+        return await self._due_in(self.keys.callbacks(tenant, rep_id), repr(until.timestamp()))
+
+    async def recycles_due(self, tenant: str, rep_id: str, until: date) -> list[ProspectRecord]:
+        return await self._due_in(self.keys.recycles(tenant, rep_id), str(until.toordinal()))
+
+    async def team_check_ins(
+        self, tenant: str, team: str, since: datetime, until: datetime
+    ) -> list[CheckIn]:
+        members = await self.client.zrangebyscore(
+            self.keys.team_log(tenant, team), since.timestamp(), f"({until.timestamp()!r}"
+        )
+        return [_check_in(member) for member in _texts(members)]
+
+    async def forget_prospect(self, tenant: str, rep_id: str, key: str) -> bool:
+        prospect = self.keys.prospect(tenant, rep_id, key)
+        log = self.keys.log(tenant, rep_id, key)
+        async with self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(prospect, log)
+                    existed = bool(await pipe.exists(prospect))
+                    members = _texts(await pipe.zrange(log, 0, -1))
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.delete(prospect, log)
+                    pipe.zrem(self.keys.callbacks(tenant, rep_id), prospect)
+                    pipe.zrem(self.keys.recycles(tenant, rep_id), prospect)
+                    pipe.srem(self.keys.owned(tenant, rep_id), key)
+                    for team, in_team in _by_team(members).items():
+                        pipe.zrem(self.keys.team_log(tenant, team), *in_team)
+                    await pipe.execute()
+                    return existed
+                except WatchError:
+                    continue
+
+    async def export_rep(self, tenant: str, rep_id: str) -> dict[str, Any]:
+        rep = await self.get_rep(tenant, rep_id)
+        keys = sorted(map(_text, await self.client.smembers(self.keys.owned(tenant, rep_id))))
+        prospects = await self._prospects(tenant, rep_id, keys)
+        return export_document(rep, prospects, await self._rep_check_ins(tenant, rep_id, keys))
+
+    async def _rep_check_ins(self, tenant: str, rep_id: str, keys: list[str]) -> list[CheckIn]:
+        """Every check-in of these prospects, oldest first (ties in the order they were made)."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.zrange(self.keys.log(tenant, rep_id, key), 0, -1, withscores=True)
+            logs: list[list[tuple[str, float]]] = await pipe.execute()
+        scored = sorted((score, member) for log in logs for member, score in log)
+        return [_check_in(member) for _, member in scored]
+
+    async def _due_in(self, index: str, until: str) -> list[ProspectRecord]:
+        found = await self._due(keys=[index], args=[until])
+        return [ProspectRecord.from_json(body) for body in _texts(found)]
+
+    async def _prospects(self, tenant: str, rep_id: str, keys: list[str]) -> list[ProspectRecord]:
+        if not keys:
+            return []
+        found = await self.client.mget([self.keys.prospect(tenant, rep_id, key) for key in keys])
+        return [ProspectRecord.from_json(_text(raw)) for raw in found if raw is not None]
+
+    def _prospect_keys(self, record: ProspectRecord) -> list[str]:
+        return [
+            self.keys.prospect(record.tenant, record.rep_id, record.key),
+            self.keys.callbacks(record.tenant, record.rep_id),
+            self.keys.recycles(record.tenant, record.rep_id),
+            self.keys.owned(record.tenant, record.rep_id),
+        ]
+
+    def _check_in_keys(self, record: ProspectRecord, check_in: CheckIn) -> list[str]:
+        tenant = check_in.tenant
+        return [
+            self.keys.seen(tenant, check_in.key),
+            self.keys.sequence(tenant),
+            self.keys.log(tenant, check_in.rep_id, check_in.prospect_key),
+            self.keys.team_log(tenant, check_in.team),
+            *self._prospect_keys(record),
+        ]
+
+
+def _prospect_args(record: ProspectRecord) -> list[str]:
+    next_call = record.next_call_start
+    return [
+        record.to_json(),
+        record.key,
+        "" if next_call is None else repr(next_call.timestamp()),
+        "" if record.recycle_on is None else str(record.recycle_on.toordinal()),
+    ]
+
+
+def _check_in_args(record: ProspectRecord, check_in: CheckIn) -> list[str]:
+    return [
+        "1" if check_in.key else "0",
+        str(int(SEEN_FOR.total_seconds())),
+        check_in.to_json(),
+        repr(check_in.at.timestamp()),
+        *_prospect_args(record),
+    ]
+
+
+def _check_in(member: str) -> CheckIn:
+    _, body = member.split(" ", 1)
+    return CheckIn.from_json(body)
+
+
+def _by_team(members: Sequence[str]) -> dict[str, list[str]]:
+    teams: dict[str, list[str]] = {}
+    for member in members:
+        teams.setdefault(_check_in(member).team, []).append(member)
+    return teams
+
+
+def _rep_to_json(rep: RepProfile) -> str:
+    fields = asdict(rep)
+    del fields["tenant"]
+    return json.dumps(fields)
+
+
+def _rep_from_json(tenant: str, text: str) -> RepProfile:
+    fields = json.loads(text)
+    return RepProfile(tenant, **{**fields, "role": Role(fields["role"])})
+
+
+def _escape(part: str) -> str:
+    return part.replace("%", "%25").replace(":", "%3A")
+
+
+def _text(value: str | bytes) -> str:
+    return value if isinstance(value, str) else value.decode()
+
+
+def _texts(values: Iterable[object]) -> list[str]:
+    """Plain members of a reply (the client is typed for every reply shape at once)."""
+    texts = []
+    for value in values:
+        if not isinstance(value, str | bytes):
+            raise TypeError(f"expected a member, got {type(value).__name__}")
+        texts.append(_text(value))
+    return texts
