@@ -81,6 +81,8 @@ def _after_outcome(
         prospect_zone(record.as_policy_prospect(), rep.as_policy_rep(), at)
     ).date()
     record = replace(record, last_advice=None)
+    if record.recycle_on is not None and record.recycle_on <= today:
+        record = replace(_restart_cycle(record), recycle_on=None)
     if outcome.is_conversation:
         record = _end_cycle(record, today)
         if outcome is Outcome.NOT_INTERESTED:
@@ -105,7 +107,7 @@ def _count_dial(record: ProspectRecord, at: datetime, outcome: Outcome) -> Prosp
         attempts=record.attempts + 1,
         voicemails_left=record.voicemails_left + (outcome is Outcome.LEFT),
         attempts_since_voicemail=since,
-        dialed_zero=record.dialed_zero or outcome is Outcome.ZERO,
+        dialed_zero=record.dialed_zero or outcome in (Outcome.ZERO, Outcome.GATEKEEPER),
         recent_dials=(*record.recent_dials, at)[-RECENT_DIALS_KEPT:],
     )
 

@@ -177,6 +177,19 @@ SETTING_WORDS: Mapping[str, str] = MappingProxyType(
         **{name.replace("_", "-"): name for name in SETTING_NAMES if name != "scripts"},
     }
 )
+SETTING_EXAMPLES: Mapping[str, str] = MappingProxyType(
+    {
+        "playbook": "settings playbook it-depends",
+        "final_attempt": "settings final-attempt 4",
+        "recycle_days": "settings recycle-days 120",
+        "min_gap": "settings min-gap 3",
+        "silence_days": "settings silence-days 60",
+        "silence_dials": "settings silence-dials 6",
+        "early_window": "settings early-window 07:30-08:30",
+        "late_window": "settings late-window 17:00-18:00",
+        "holidays_country": "settings holidays-country GB",
+    }
+)
 FOLLOWUP_ITEMS = ("proposal", "demo", "quote", "brochure")
 FACT_WORDS = frozenset(
     {"referred", "new", "expecting", "tz", "timezone", "region", *FOLLOWUP_ITEMS,
@@ -296,6 +309,8 @@ def _facts(tokens: list[Token]) -> Facts:
 
 
 def _place(word: str, value: str) -> dict[str, object]:
+    if not value:
+        _missing(word)
     try:
         if word == "region":
             return {"region": parse_region("region", value)}
@@ -305,7 +320,8 @@ def _place(word: str, value: str) -> dict[str, object]:
 
 
 def _missing(word: str) -> str:
-    raise GrammarError("decide", word, "needs a value, like tz America/Chicago")
+    example = "region US-FL" if word == "region" else f"{word} America/Chicago"
+    raise GrammarError("decide", word, f"needs a value, like {example}")
 
 
 def _phrase(tokens: list[Token], i: int) -> tuple[str, int]:
@@ -354,7 +370,11 @@ def _log(tokens: list[Token]) -> LogOutcome:
         last = prospect.company.split()[-1]
         outcomes = ", ".join(o.value for o in Outcome)
         raise GrammarError("log", last, f"the outcome is missing; end with one of {outcomes}")
-    return LogOutcome(prospect, OUTCOME_WORDS[rest[0].word], _join(rest[1:]))
+    outcome = OUTCOME_WORDS.get(rest[0].word)
+    if outcome is None:
+        outcomes = ", ".join(o.value for o in Outcome)
+        raise GrammarError("log", rest[0].text, f"not an outcome; one of {outcomes}")
+    return LogOutcome(prospect, outcome, _join(rest[1:]))
 
 
 def _profile(tokens: list[Token]) -> EditProfile:

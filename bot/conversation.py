@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bot import replies
 from bot.checkins import apply_check_in
 from bot.commands import (
+    SETTING_EXAMPLES,
     AskDecision,
     ChangeSettings,
     Command,
@@ -230,7 +231,7 @@ class Conversation:
                 team = replace(team, settings=team.settings.changed(command.name, command.value))
         except InvalidInput as error:
             return replies.error_reply(
-                "Setting not saved", error.problem, example="settings final-attempt 4"
+                "Setting not saved", error.problem, example=SETTING_EXAMPLES[command.name]
             )
         await self.store.save_team(team)
         log.info("settings_changed", extra={"tenant": actor.tenant, "setting": command.name})

@@ -182,12 +182,22 @@ def help_reply() -> Reply:
 def queue_reply(
     due: Iterable[ProspectRecord], recycles: Iterable[ProspectRecord], rep_zone: tzinfo
 ) -> Reply:
-    lines = [
-        f"{record.label}: {window_text(window, rep_zone, record.first_name)}"
-        for record in due
-        if (window := record.next_window)
+    # A recycled lead's next window falls on its recycle date: one line for it, not two.
+    recycling = {record.key: record for record in recycles}
+    lines: list[str] = []
+    for record in due:
+        if window := record.next_window:
+            lines.append(
+                f"{record.label}: {window_text(window, rep_zone, record.first_name)}"
+                + (
+                    f" (recycle due since {record.recycle_on})"
+                    if recycling.pop(record.key, None)
+                    else ""
+                )
+            )
+    lines += [
+        f"{record.label}: recycle due since {record.recycle_on}" for record in recycling.values()
     ]
-    lines += [f"{record.label}: recycle due since {record.recycle_on}" for record in recycles]
     return Reply(
         heading=f"Your queue: {len(lines)} to call",
         paragraphs=tuple(lines) or ("Nothing due today. Ask me when you hit a voicemail.",),

@@ -1,0 +1,483 @@
+"""The /voicemail grammar: every command parses, every mistake names its part and usage."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from bot.commands import (
+    USAGE,
+    AskDecision,
+    ChangeSettings,
+    Command,
+    EditProfile,
+    Export,
+    Facts,
+    Forget,
+    GrammarError,
+    Help,
+    LogOutcome,
+    ProspectRef,
+    ShowHistory,
+    ShowQueue,
+    ShowTeam,
+    parse,
+)
+from bot.conversation import Conversation
+from bot.records import Outcome
+from bot.store import SQLiteStore
+from bot.types import Actor, Platform, Request, Role, Tone
+from policy import Relationship
+
+JANE = ProspectRef("Jane Doe", "Acme")
+
+
+def ask(text: str) -> AskDecision:
+    command = parse(text)
+    assert isinstance(command, AskDecision), command
+    return command
+
+
+def facts_of(text: str) -> Facts:
+    command = ask(text)
+    assert command.prospect == JANE
+    return command.facts
+
+
+def grammar_error(text: str) -> GrammarError:
+    with pytest.raises(GrammarError) as caught:
+        parse(text)
+    return caught.value
+
+
+# --- decisions ----------------------------------------------------------------------------
+
+
+def test_a_bare_prospect_asks_for_a_decision_with_no_facts() -> None:
+    assert parse("Jane Doe @ Acme") == AskDecision(JANE, Facts())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jane Doe at Acme",
+        "Jane Doe AT Acme",
+        "Jane Doe@Acme",
+        "  Jane   Doe  @  Acme  ",
+        '"Jane Doe" @ "Acme"',
+        "\u201cJane Doe\u201d @ \u201cAcme\u201d",
+        "'Jane Doe' @ 'Acme'",
+        "\u2018Jane Doe\u2019 @ \u2018Acme\u2019",
+    ],
+)
+def test_the_prospect_may_be_written_many_ways(text: str) -> None:
+    assert ask(text).prospect == JANE
+
+
+def test_a_quoted_company_may_hold_fact_words() -> None:
+    command = ask('Jane Doe @ "New Known Stranger Inc" client')
+    assert command.prospect == ProspectRef("Jane Doe", "New Known Stranger Inc")
+    assert command.facts.relationship is Relationship.CLIENT
+
+
+def test_a_company_of_several_words_ends_at_the_first_fact() -> None:
+    command = ask("Jane Doe @ Acme Widgets Ltd known")
+    assert command.prospect == ProspectRef("Jane Doe", "Acme Widgets Ltd")
+    assert command.facts.relationship is Relationship.KNOWN
+
+
+def test_referred_by_names_the_referrer() -> None:
+    facts = facts_of("Jane Doe @ Acme referred by Tom Ruiz")
+    assert facts.relationship is Relationship.REFERRED
+    assert facts.referred_by == "Tom Ruiz"
+
+
+def test_referred_by_a_quoted_name_and_more_facts_after_it() -> None:
+    facts = facts_of('Jane Doe @ Acme REFERRED BY "Tom Ruiz" New In Role')
+    assert facts.referred_by == "Tom Ruiz"
+    assert facts.new_in_role is True
+
+
+def test_referred_by_nobody_named_is_still_a_referral() -> None:
+    facts = facts_of("Jane Doe @ Acme referred by")
+    assert facts.relationship is Relationship.REFERRED
+    assert facts.referred_by is None
+
+
+@pytest.mark.parametrize("item", ["proposal", "demo", "quote", "brochure"])
+def test_each_followup_item_with_a_straight_quoted_subject(item: str) -> None:
+    facts = facts_of(f'Jane Doe @ Acme {item} "Q3 rollout"')
+    assert facts.open_followup == f"the {item} for Q3 rollout"
+
+
+@pytest.mark.parametrize("item", ["proposal", "demo", "quote", "brochure"])
+def test_each_followup_item_with_a_curly_quoted_subject(item: str) -> None:
+    facts = facts_of(f"Jane Doe @ Acme {item.upper()} \u201cthe Q3 rollout\u201d")
+    assert facts.open_followup == f"the {item} for the Q3 rollout"
+
+
+def test_a_followup_subject_may_go_unquoted_up_to_the_next_fact() -> None:
+    facts = facts_of("Jane Doe @ Acme proposal Q3 rollout known")
+    assert facts.open_followup == "the proposal for Q3 rollout"
+    assert facts.relationship is Relationship.KNOWN
+
+
+def test_a_followup_without_a_subject_names_just_the_item() -> None:
+    assert facts_of("Jane Doe @ Acme demo").open_followup == "the demo"
+
+
+@pytest.mark.parametrize("text", ["new in role", "New In The Role", "NEW IN ROLE"])
+def test_new_in_role(text: str) -> None:
+    assert facts_of(f"Jane Doe @ Acme {text}").new_in_role is True
+
+
+@pytest.mark.parametrize(
+    "text", ["expecting reply", "expecting response", "Expecting a Reply", "expecting answer"]
+)
+def test_expecting_a_reply(text: str) -> None:
+    assert facts_of(f"Jane Doe @ Acme {text}").expecting_response is True
+
+
+@pytest.mark.parametrize("word", ["client", "known", "stranger", "Client", "KNOWN"])
+def test_each_relationship_word(word: str) -> None:
+    assert facts_of(f"Jane Doe @ Acme {word}").relationship is Relationship(word.lower())
+
+
+@pytest.mark.parametrize("word", ["tz", "timezone", "TZ"])
+def test_a_time_zone(word: str) -> None:
+    assert facts_of(f"Jane Doe @ Acme {word} America/Chicago").timezone == "America/Chicago"
+
+
+@pytest.mark.parametrize(("raw", "region"), [("US-FL", "US-FL"), ("ca", "CA"), ("de-by", "DE-BY")])
+def test_a_region_is_upper_cased(raw: str, region: str) -> None:
+    assert facts_of(f"Jane Doe @ Acme region {raw}").region == region
+
+
+def test_every_fact_at_once() -> None:
+    facts = facts_of(
+        "Jane Doe AT Acme referred by Tom proposal \u201cQ3 rollout\u201d new in role "
+        "expecting response tz Europe/Paris region FR"
+    )
+    assert facts == Facts(
+        relationship=Relationship.REFERRED,
+        referred_by="Tom",
+        open_followup="the proposal for Q3 rollout",
+        new_in_role=True,
+        expecting_response=True,
+        timezone="Europe/Paris",
+        region="FR",
+    )
+
+
+def test_the_last_relationship_word_wins() -> None:
+    assert facts_of("Jane Doe @ Acme referred by Tom client").relationship is Relationship.CLIENT
+
+
+# --- log ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("outcome", list(Outcome))
+def test_log_takes_every_outcome(outcome: Outcome) -> None:
+    assert parse(f"log Jane Doe @ Acme {outcome.value}") == LogOutcome(JANE, outcome)
+
+
+@pytest.mark.parametrize(
+    ("word", "outcome"),
+    [
+        ("voicemail", Outcome.LEFT),
+        ("vm", Outcome.LEFT),
+        ("VM", Outcome.LEFT),
+        ("skip", Outcome.SKIPPED),
+        ("hung-up", Outcome.SKIPPED),
+        ("reached", Outcome.LIVE),
+        ("noanswer", Outcome.NO_ANSWER),
+        ("callback", Outcome.CALLED_BACK),
+        ("Left", Outcome.LEFT),
+        ("NOT-INTERESTED", Outcome.NOT_INTERESTED),
+    ],
+)
+def test_log_outcome_aliases(word: str, outcome: Outcome) -> None:
+    assert parse(f"log Jane Doe @ Acme {word}") == LogOutcome(JANE, outcome)
+
+
+def test_log_keeps_a_note() -> None:
+    assert parse("LOG Jane Doe at Acme live asked for pricing in May") == LogOutcome(
+        JANE, Outcome.LIVE, "asked for pricing in May"
+    )
+
+
+def test_log_with_a_quoted_company() -> None:
+    assert parse('log Jane Doe @ "Left Bank Cafe" left') == LogOutcome(
+        ProspectRef("Jane Doe", "Left Bank Cafe"), Outcome.LEFT
+    )
+
+
+# --- the other commands -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["queue", "today", "Queue", " TODAY "])
+def test_queue(text: str) -> None:
+    assert parse(text) == ShowQueue()
+
+
+def test_history() -> None:
+    assert parse("history Jane Doe @ Acme") == ShowHistory(JANE)
+    assert parse("History Jane Doe at Acme") == ShowHistory(JANE)
+
+
+def test_forget() -> None:
+    assert parse("forget Jane Doe @ Acme") == Forget(JANE)
+    assert parse("FORGET \u201cJane Doe\u201d at Acme") == Forget(JANE)
+
+
+def test_me_without_a_field_shows_the_profile() -> None:
+    assert parse("me") == EditProfile()
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value"),
+    [
+        ("me name Sam Lee", "name", "Sam Lee"),
+        ("me company Northwind Traders", "company", "Northwind Traders"),
+        ("me phone +1 555 010 0100", "phone", "+1 555 010 0100"),
+        ("me pitch we help finance teams", "pitch", "we help finance teams"),
+        ("me timezone Europe/Paris", "timezone", "Europe/Paris"),
+        ("me tz America/Chicago", "timezone", "America/Chicago"),
+        ("ME NAME Sam", "name", "Sam"),
+    ],
+)  # fmt: skip
+def test_me_with_each_field(text: str, field: str, value: str) -> None:
+    assert parse(text) == EditProfile(field, value)
+
+
+def test_team() -> None:
+    assert parse("team") == ShowTeam()
+    assert parse("TEAM") == ShowTeam()
+
+
+def test_settings_without_a_name_shows_them() -> None:
+    assert parse("settings") == ChangeSettings()
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "value"),
+    [
+        ("settings playbook it-depends", "playbook", "it-depends"),
+        ("settings playbook Rapport-Series", "playbook", "rapport-series"),
+        ("settings final-attempt 4", "final_attempt", "4"),
+        ("settings recycle-days 120", "recycle_days", "120"),
+        ("settings min-gap 3", "min_gap", "3"),
+        ("settings silence-days 30", "silence_days", "30"),
+        ("settings silence-dials 6", "silence_dials", "6"),
+        ("settings early-window 07:30-08:30", "early_window", "07:30-08:30"),
+        ("settings late-window 17:00-18:00", "late_window", "17:00-18:00"),
+        ("settings holidays-country GB", "holidays_country", "GB"),
+        ("settings holidays DE-BY", "holidays_country", "DE-BY"),
+        ("SETTINGS FINAL-ATTEMPT 4", "final_attempt", "4"),
+    ],
+)
+def test_settings_with_each_setting_word(text: str, name: str, value: str) -> None:
+    assert parse(text) == ChangeSettings(name, value)
+
+
+def test_export() -> None:
+    assert parse("export") == Export()
+
+
+@pytest.mark.parametrize("text", ["", "   ", "help", "HELP", "help me please"])
+def test_help_and_empty_text(text: str) -> None:
+    assert parse(text) == Help()
+
+
+@pytest.mark.parametrize(
+    ("command", "kind"),
+    [
+        ("decide", AskDecision),
+        ("log", LogOutcome),
+        ("queue", ShowQueue),
+        ("history", ShowHistory),
+        ("me", EditProfile),
+        ("team", ShowTeam),
+        ("settings", ChangeSettings),
+        ("forget", Forget),
+        ("export", Export),
+        ("help", Help),
+    ],
+)
+def test_every_usage_example_parses_as_its_own_command(command: str, kind: type) -> None:
+    assert isinstance(parse(USAGE[command].example), kind)
+
+
+def test_usage_covers_every_command() -> None:
+    assert set(USAGE) == {
+        "decide", "log", "queue", "history", "me", "team", "settings", "forget", "export", "help",
+    }  # fmt: skip
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "command", "part", "problem"),
+    [
+        ("Jane Doe from Acme", "decide", "Jane Doe from Acme", "@"),
+        ("@ Acme", "decide", "@", "name"),
+        ("Jane Doe @", "decide", "Jane Doe", "company"),
+        ("Jane Doe at", "decide", "Jane Doe", "company"),
+        ('Jane Doe @ "Acme" likes golf', "decide", "likes golf", "not a fact"),
+        ("Jane Doe @ Acme known likes golf", "decide", "likes golf", "not a fact"),
+        ("Jane Doe @ Acme tz Mars/Olympus", "decide", "tz Mars/Olympus", "IANA time zone"),
+        ("Jane Doe @ Acme tz", "decide", "tz", "needs a value"),
+        ("Jane Doe @ Acme region Florida", "decide", "region Florida", "ISO 3166"),
+        ("Jane Doe @ Acme region", "decide", "region", "needs a value"),
+        ("Jane Doe @ Acme referred Tom", "decide", "referred Tom", "referred by"),
+        ("Jane Doe @ Acme new hire", "decide", "new hire", "new in role"),
+        ("Jane Doe @ Acme expecting money", "decide", "expecting money", "expecting reply"),
+        ("log Jane Doe Acme left", "log", "Jane Doe Acme left", "@"),
+        ("log @ Acme left", "log", "@", "name"),
+        ("log Jane Doe @", "log", "Jane Doe", "company"),
+        ("log Jane Doe @ Acme", "log", "Acme", "outcome is missing"),
+        ("log Jane Doe @ Acme Widgets", "log", "Widgets", "outcome is missing"),
+        ('log Jane Doe @ "Acme" fabulous', "log", "fabulous", "not an outcome"),
+        ("history Jane Doe", "history", "Jane Doe", "@"),
+        ("history @ Acme", "history", "@", "name"),
+        ("history Jane Doe @", "history", "Jane Doe", "company"),
+        ("forget Jane Doe", "forget", "Jane Doe", "@"),
+        ("forget", "forget", "(nothing)", "@"),
+        ("me shoe size 9", "me", "shoe", "not a profile field"),
+        ("me phone", "me", "phone", "give a value"),
+        ("settings colour blue", "settings", "colour", "not a setting"),
+        ("settings final-attempt", "settings", "final-attempt", "give a value"),
+        ("settings playbook always-leave", "settings", "always-leave", "not a playbook"),
+        ("queue now please", "queue", "now please", "takes nothing"),
+        ("today Acme", "queue", "Acme", "takes nothing"),
+        ("team all of it", "team", "all of it", "takes nothing"),
+        ("export csv", "export", "csv", "takes nothing"),
+    ],
+)
+def test_each_mistake_names_its_part_and_the_commands_usage(
+    text: str, command: str, part: str, problem: str
+) -> None:
+    error = grammar_error(text)
+    assert error.command == command
+    assert error.part == part
+    assert problem in error.problem
+    assert error.usage == USAGE[command]
+    assert error.usage.example
+    assert isinstance(parse(error.usage.example), type(parse(USAGE[command].example)))
+
+
+def test_the_unknown_profile_field_error_lists_the_fields() -> None:
+    error = grammar_error("me email sam@example.com")
+    for name in ("name", "company", "phone", "pitch", "timezone"):
+        assert name in error.problem
+
+
+def test_the_unknown_setting_error_lists_the_settings() -> None:
+    error = grammar_error("settings aggressiveness 11")
+    for name in ("playbook", "final-attempt", "recycle-days", "early-window"):
+        assert name in error.problem
+
+
+def test_the_unknown_playbook_error_lists_the_playbooks() -> None:
+    error = grammar_error("settings playbook yolo")
+    for name in ("balanced", "live-only", "selective", "rapport-series", "it-depends"):
+        assert name in error.problem
+
+
+def test_the_missing_outcome_error_lists_the_outcomes() -> None:
+    error = grammar_error("log Jane Doe @ Acme")
+    for outcome in Outcome:
+        assert outcome.value in error.problem
+
+
+# --- properties ---------------------------------------------------------------------------
+
+WORDS = st.sampled_from(
+    [
+        "@", "at", "AT", '"', "'", "\u201c", "\u201d", "\u2018", "\u2019", "log", "me",
+        "settings", "history", "forget", "queue", "team", "export", "help", "referred", "by",
+        "new", "in", "role", "expecting", "reply", "tz", "region", "proposal", "demo", "known",
+        "stranger", "client", "left", "vm", "playbook", "final-attempt", "phone", "Jane", "Acme",
+        "America/Chicago", "US-FL", "\n", "\t", " ",
+    ]
+)  # fmt: skip
+QUOTES = st.sampled_from([('"', '"'), ("'", "'"), ("\u201c", "\u201d"), ("\u2018", "\u2019")])
+QUOTED = st.builds(lambda q, w: f"{q[0]}{w}{q[1]}", QUOTES, st.one_of(WORDS, st.text(max_size=6)))
+PIECE = st.one_of(WORDS, QUOTED, st.text(max_size=5))
+COMMAND_LIKE = st.builds(
+    lambda head, name, at, company, tail: " ".join([head, *name, at, company, *tail]),
+    st.sampled_from(["", "log", "history", "forget", "me", "settings", "queue", "LOG"]),
+    st.lists(PIECE, max_size=3),
+    st.sampled_from(["@", "at", "", "@@"]),
+    st.one_of(QUOTED, WORDS, st.text(max_size=6)),
+    st.lists(PIECE, max_size=5),
+)
+TEXT = st.one_of(
+    COMMAND_LIKE,
+    st.text(),
+    st.text(alphabet=st.sampled_from("@\"'\u201c\u201d\u2018\u2019 abAT\n")),
+    st.lists(PIECE, max_size=12).map(" ".join),
+)
+
+
+@given(TEXT)
+@example('log Jane Doe @ "Acme" fabulous')
+@example("Jane Doe @ Acme tz")
+@settings(max_examples=1000)
+def test_parse_raises_nothing_but_grammar_errors(text: str) -> None:
+    try:
+        command = parse(text)
+    except GrammarError as error:
+        assert error.usage == USAGE[error.command]
+        return
+    assert isinstance(command, Command)
+
+
+REP = Actor(Platform.CONSOLE, "tenant-a", "rep-1", "Sam Lee", "America/New_York", role=Role.REP)
+
+
+def _rows(path: Path) -> dict[str, int]:
+    """How many rows each table holds, read through a connection of its own."""
+    with sqlite3.connect(path) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {
+            table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in tables
+        }
+
+
+async def _talk(path: Path, text: str) -> tuple[dict[str, int], Tone, list[object], dict[str, int]]:
+    store = await SQLiteStore.open(path)
+    try:
+        before = _rows(path)
+        reply = await Conversation(store).handle(Request(REP, text=text))
+        prospects = (await store.export_rep(REP.tenant, REP.user_id))["prospects"]
+    finally:
+        await store.close()
+    return before, reply.tone, prospects, _rows(path)
+
+
+@given(TEXT)
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_random_text_never_breaks_the_conversation_nor_stores_what_did_not_parse(
+    tmp_path: Path, text: str
+) -> None:
+    try:
+        parse(text)
+        parsed = True
+    except GrammarError:
+        parsed = False
+    before, tone, prospects, after = asyncio.run(_talk(tmp_path / f"{uuid.uuid4().hex}.db", text))
+    if not parsed:
+        assert tone is Tone.ERROR
+        assert prospects == []
+        assert after == before
+        assert after["prospects"] == 0

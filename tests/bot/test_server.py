@@ -1,0 +1,100 @@
+"""The service over real HTTP: health, readiness, and a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.config import Config
+from bot.server import create_app
+from bot.store import SQLiteStore
+
+VOICEMAIL_COACH = Path(sys.executable).with_name("voicemail-coach")
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[Client]:
+    config = Config(db_path=str(tmp_path / "coach.db"))
+    app = await create_app(config)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+async def test_healthz_says_alive(client: Client) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert (await response.json())["status"] == "alive"
+
+
+async def test_readyz_is_ready_while_the_store_answers(client: Client) -> None:
+    response = await client.get("/readyz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ready", "store": "sqlite"}
+
+
+async def test_readyz_is_unavailable_when_the_store_is_gone(tmp_path: Path) -> None:
+    store = await SQLiteStore.open(tmp_path / "coach.db")
+    app = await create_app(Config(db_path=str(tmp_path / "coach.db")), store=store)
+    async with TestClient(TestServer(app)) as test_client:
+        await store.close()
+        response = await test_client.get("/readyz")
+        assert response.status == 503
+        assert (await response.json())["status"] == "unavailable"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_until_alive(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"{url} did not answer within 20 s")
+
+
+def test_serve_starts_with_no_configuration_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_URL"))}
+    env.pop("VOICEMAIL_COACH_DB", None)
+    process = subprocess.Popen(
+        [str(VOICEMAIL_COACH), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_until_alive(f"http://127.0.0.1:{port}/readyz", process)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    events = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    assert {"event": "store", "store": "sqlite"}.items() <= next(
+        e for e in events if e["event"] == "store"
+    ).items()
+    assert (tmp_path / "voicemail-coach.db").exists()
