@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -31,6 +31,7 @@ from bot.commands import (
     parse,
 )
 from bot.digests import count
+from bot.forms import FormErrors, parse_decision_form
 from bot.records import Advice, Outcome, ProspectRecord, RepProfile, prospect_key
 from bot.store import Store
 from bot.types import Actor, Reply, Request
@@ -41,6 +42,7 @@ log = logging.getLogger("voicemail_coach.conversation")
 
 Clock = Callable[[], datetime]
 DIGEST_DAYS = 7
+COMING_BACK_DAYS = 7
 MAX_PROFILE_TEXT = 200
 
 
@@ -56,6 +58,8 @@ class Conversation:
     async def handle(self, request: Request) -> Reply:
         if request.button is not None:
             return await self._press(request)
+        if request.form is not None:
+            return await self.submit_form(request)
         try:
             command = parse(request.text or "")
         except GrammarError as error:
@@ -66,6 +70,31 @@ class Conversation:
         log.info(
             "command", extra={"command": type(command).__name__, "tenant": request.actor.tenant}
         )
+        return await self.run(command, request)
+
+    def check_form(self, form: Mapping[str, str]) -> Reply | None:
+        """The error reply (with field_errors) if the decision form is not acceptable, else None.
+
+        Pure and quick: an adapter that must answer within a deadline can check first.
+        """
+        try:
+            parse_decision_form(form)
+        except FormErrors as error:
+            return replies.form_error_reply(error.errors)
+        return None
+
+    async def submit_form(self, request: Request) -> Reply:
+        """The decision form: the same path as the text command, or field errors and no writes."""
+        assert request.form is not None
+        try:
+            command = parse_decision_form(request.form)
+        except FormErrors as error:
+            log.info(
+                "form_error",
+                extra={"tenant": request.actor.tenant, "fields": ",".join(sorted(error.errors))},
+            )
+            return replies.form_error_reply(error.errors)
+        log.info("command", extra={"command": "AskDecisionForm", "tenant": request.actor.tenant})
         return await self.run(command, request)
 
     async def run(self, command: Command, request: Request) -> Reply:
@@ -173,13 +202,38 @@ class Conversation:
         return replies.check_in_reply(updated, check_in, zone, today)
 
     async def queue(self, actor: Actor) -> Reply:
+        zone = _zone(await self.profile(actor))
+        due, recycles = await self._due(actor, zone, recycles_ahead=0)
+        return replies.queue_reply(due, recycles, zone)
+
+    async def _due(
+        self, actor: Actor, zone: tzinfo, *, recycles_ahead: int
+    ) -> tuple[list[ProspectRecord], list[ProspectRecord]]:
+        """Call-backs due by the end of the rep's today, and recycles due up to `recycles_ahead`
+        days after it."""
+        today = self.clock().astimezone(zone).date()
+        end_of_day = datetime.combine(today, time.max, tzinfo=zone)
+        due = await self.store.callbacks_due(actor.tenant, actor.user_id, end_of_day)
+        until = today + timedelta(days=recycles_ahead)
+        return due, await self.store.recycles_due(actor.tenant, actor.user_id, until)
+
+    async def home(self, actor: Actor) -> Reply:
+        """The rep's day: today's queue, paused leads coming back this week, this week's numbers."""
         rep = await self.profile(actor)
         zone = _zone(rep)
-        now = self.clock().astimezone(zone)
-        end_of_day = datetime.combine(now.date(), time.max, tzinfo=zone)
-        due = await self.store.callbacks_due(actor.tenant, actor.user_id, end_of_day)
-        recycles = await self.store.recycles_due(actor.tenant, actor.user_id, now.date())
-        return replies.queue_reply(due, recycles, zone)
+        today = self.clock().astimezone(zone).date()
+        due, recycles = await self._due(actor, zone, recycles_ahead=COMING_BACK_DAYS)
+        overdue = [r for r in recycles if r.recycle_on is not None and r.recycle_on <= today]
+        coming_back = [r for r in recycles if r.recycle_on is not None and r.recycle_on > today]
+        monday = today - timedelta(days=today.weekday())
+        since = datetime.combine(monday, time.min, tzinfo=zone)
+        team_week = await self.store.team_check_ins(
+            actor.tenant, rep.team, since, since + timedelta(days=7)
+        )
+        mine = (check_in for check_in in team_week if check_in.rep_id == actor.user_id)
+        return replies.home_reply(
+            replies.queue_lines(due, overdue, zone), coming_back, count(mine), monday
+        )
 
     async def history(self, actor: Actor, who: ProspectRef) -> Reply:
         key = prospect_key(who.name, who.company)

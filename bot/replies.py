@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, tzinfo
+from types import MappingProxyType
 from typing import Any
 
 from bot.commands import USAGE, GrammarError
@@ -182,6 +183,17 @@ def help_reply() -> Reply:
 def queue_reply(
     due: Iterable[ProspectRecord], recycles: Iterable[ProspectRecord], rep_zone: tzinfo
 ) -> Reply:
+    lines = queue_lines(due, recycles, rep_zone)
+    return Reply(
+        heading=f"Your queue: {len(lines)} to call",
+        paragraphs=tuple(lines) or ("Nothing due today. Ask me when you hit a voicemail.",),
+    )
+
+
+def queue_lines(
+    due: Iterable[ProspectRecord], recycles: Iterable[ProspectRecord], rep_zone: tzinfo
+) -> list[str]:
+    """One line per prospect to call: call-backs due with their windows, then overdue recycles."""
     # A recycled lead's next window falls on its recycle date: one line for it, not two.
     recycling = {record.key: record for record in recycles}
     lines: list[str] = []
@@ -198,9 +210,49 @@ def queue_reply(
     lines += [
         f"{record.label}: recycle due since {record.recycle_on}" for record in recycling.values()
     ]
+    return lines
+
+
+def home_reply(
+    queue: Sequence[str],
+    coming_back: Iterable[ProspectRecord],
+    numbers: Numbers,
+    week_start: date,
+) -> Reply:
+    """The rep's day at a glance: what to call today, who comes back soon, this week's numbers."""
+    returning = [
+        f"{record.label}: back on {record.recycle_on:%a %d %b}"
+        for record in coming_back
+        if record.recycle_on is not None
+    ]
+    due = (
+        f"Your queue today: {len(queue)} to call\n" + "\n".join(f"• {line}" for line in queue)
+        if queue
+        else "Your queue today: nothing due. Ask me when you hit a voicemail."
+    )
+    back = (
+        "Paused leads coming back this week:\n" + "\n".join(f"• {line}" for line in returning)
+        if returning
+        else "Paused leads coming back this week: none."
+    )
     return Reply(
-        heading=f"Your queue: {len(lines)} to call",
-        paragraphs=tuple(lines) or ("Nothing due today. Ask me when you hit a voicemail.",),
+        heading="Your day",
+        paragraphs=(
+            due,
+            back,
+            f"The numbers count your check-ins since Monday {week_start:%d %b}, your time.",
+        ),
+        facts=numbers_facts(numbers, " this week"),
+    )
+
+
+def form_error_reply(errors: Mapping[str, str]) -> Reply:
+    """A form that was not accepted: each field's problem, and nothing was stored."""
+    return Reply(
+        heading="Please check the form",
+        paragraphs=(*errors.values(), "Nothing was saved."),
+        tone=Tone.ERROR,
+        field_errors=MappingProxyType(dict(errors)),
     )
 
 
@@ -266,18 +318,26 @@ def settings_reply(team: TeamConfig, changed: str | None = None) -> Reply:
 def team_reply(numbers: Numbers, reps: int, days: int) -> Reply:
     return Reply(
         heading=f"Team digest: last {days} days, {reps} rep{'s' if reps != 1 else ''}",
-        facts=(
-            Fact("Dials", str(numbers.dials)),
-            Fact("Connects", str(numbers.connects)),
-            Fact("Voicemails", f"{numbers.voicemails} ({numbers.voicemail_minutes:.0f} min spent)"),
-            Fact(
-                "Callbacks", f"{numbers.callbacks} ({percent(numbers.callback_rate)} of voicemails)"
-            ),
-            Fact(
-                "Advice followed",
-                f"{numbers.advice_followed} of {numbers.advice_given} "
-                f"({percent(numbers.followed_rate)})",
-            ),
+        facts=numbers_facts(numbers),
+    )
+
+
+def numbers_facts(numbers: Numbers, suffix: str = "") -> tuple[Fact, ...]:
+    return (
+        Fact(f"Dials{suffix}", str(numbers.dials)),
+        Fact(f"Connects{suffix}", str(numbers.connects)),
+        Fact(
+            f"Voicemails{suffix}",
+            f"{numbers.voicemails} ({numbers.voicemail_minutes:.0f} min spent)",
+        ),
+        Fact(
+            f"Callbacks{suffix}",
+            f"{numbers.callbacks} ({percent(numbers.callback_rate)} of voicemails)",
+        ),
+        Fact(
+            f"Advice followed{suffix}",
+            f"{numbers.advice_followed} of {numbers.advice_given} "
+            f"({percent(numbers.followed_rate)})",
         ),
     )
 

@@ -1,0 +1,38 @@
+"""The App Home tab: the rep's day (Conversation.home) published with views.publish."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from adapters.slack.actors import ProfileCache
+from adapters.slack.blocks import Block, render_blocks
+from bot.conversation import Conversation
+
+log = logging.getLogger("voicemail_coach.slack")
+
+HOME_TAB = "home"
+
+
+async def home_view(
+    conversation: Conversation, profiles: ProfileCache, client: Any, tenant: str, user_id: str
+) -> dict[str, Any]:
+    actor = await profiles.actor(client, tenant, user_id)
+    blocks: list[Block] = render_blocks(await conversation.home(actor))
+    return {"type": "home", "blocks": blocks}
+
+
+async def publish_home(
+    conversation: Conversation, profiles: ProfileCache, client: Any, tenant: str, user_id: str
+) -> bool:
+    """Publish the rep's Home tab; on failure log ids and the error type only, and say False."""
+    try:
+        view = await home_view(conversation, profiles, client, tenant, user_id)
+        await client.views_publish(user_id=user_id, view=view)
+    except Exception as error:
+        log.warning(
+            "home_failed",
+            extra={"tenant": tenant, "user": user_id, "error": type(error).__name__},
+        )
+        return False
+    return True
