@@ -20,12 +20,21 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import modes
 from adapters.slack.actors import ProfileCache
 from adapters.slack.blocks import neutral_action_id, render_blocks, render_text
-from adapters.slack.config import SlackConfig
+from adapters.slack.config import OAUTH, SOCKET_MODE, SlackConfig
+from adapters.slack.home import HOME_TAB, publish_home
+from adapters.slack.modal import (
+    CALLBACK_ID,
+    channel_of,
+    decision_modal,
+    form_values,
+    slack_errors,
+)
 from bot import replies
 from bot.server import ChannelStatus, Services
-from bot.types import Actor, ButtonPress, Platform, Reply, Request
+from bot.types import ButtonPress, Reply, Request
 
 log = logging.getLogger("voicemail_coach.slack")
 
@@ -42,23 +51,49 @@ Respond = Callable[..., Awaitable[Any]]
 
 
 def mount(app: web.Application, services: Services) -> ChannelStatus:
-    """Mount /slack/events when SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are set."""
+    """Mount the channel in the mode the environment configures (SlackConfig.mode):
+    Socket Mode (SLACK_APP_TOKEN + SLACK_BOT_TOKEN; no route), OAuth (SLACK_SIGNING_SECRET +
+    SLACK_CLIENT_ID + SLACK_CLIENT_SECRET; /slack/events, /slack/install and
+    /slack/oauth_redirect) or one workspace (SLACK_SIGNING_SECRET + SLACK_BOT_TOKEN)."""
     config = SlackConfig.from_env()
     notes = _unsupported(config)
-    if not config.enabled:
-        return ChannelStatus(CHANNEL, False, f"{', '.join(config.missing)} not set{notes}")
+    if config.mode is None:
+        return ChannelStatus(
+            CHANNEL,
+            False,
+            f"{', '.join(config.missing)} not set (or SLACK_SIGNING_SECRET, SLACK_CLIENT_ID, "
+            f"SLACK_CLIENT_SECRET for OAuth; SLACK_APP_TOKEN, SLACK_BOT_TOKEN for Socket Mode)"
+            f"{notes}",
+        )
     bolt = build_bolt_app(config, services)
     app[BOLT_APP] = bolt
+    if config.mode == SOCKET_MODE:
+        token = config.app_token or ""
+        app.cleanup_ctx.append(modes.socket_mode_context(bolt, token, bolt.logger))
+        return ChannelStatus(CHANNEL, True, f"one workspace over Socket Mode (no route){notes}")
     app.router.add_post(EVENTS_PATH, events_handler(bolt))
+    if config.mode == OAUTH:
+        modes.add_oauth_routes(app, bolt)
+        return ChannelStatus(
+            CHANNEL,
+            True,
+            f"any workspace over HTTP at POST {EVENTS_PATH}, installed with OAuth at "
+            f"GET {modes.INSTALL_PATH}{notes}",
+        )
     return ChannelStatus(CHANNEL, True, f"one workspace over HTTP at POST {EVENTS_PATH}{notes}")
 
 
 def _unsupported(config: SlackConfig) -> str:
+    """What is set but goes unused, and why (variable names only, never values)."""
     notes = []
-    if config.oauth_requested:
-        notes.append("OAuth (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET) not yet supported")
-    if config.socket_mode_requested:
-        notes.append("Socket Mode (SLACK_APP_TOKEN) not yet supported")
+    if config.mode == SOCKET_MODE and config.oauth_requested:
+        notes.append("SLACK_CLIENT_ID, SLACK_CLIENT_SECRET unused in Socket Mode")
+    elif config.oauth_requested and config.oauth_missing:
+        notes.append(f"OAuth also needs {', '.join(config.oauth_missing)}")
+    if config.mode == OAUTH and config.bot_token:
+        notes.append("SLACK_BOT_TOKEN unused: with OAuth each workspace's token is its install's")
+    if config.socket_mode_requested and config.socket_mode_missing:
+        notes.append(f"Socket Mode also needs {', '.join(config.socket_mode_missing)}")
     return "".join(f"; {note}" for note in notes)
 
 
@@ -75,24 +110,36 @@ def events_handler(bolt: Any) -> Callable[[web.Request], Awaitable[web.StreamRes
 def build_bolt_app(
     config: SlackConfig, services: Services, profiles: ProfileCache | None = None
 ) -> Any:
+    oauth = config.mode == OAUTH
+    bolt_log = modes.quiet_logger("voicemail_coach.slack.bolt")
     client = AsyncWebClient(
-        token=config.bot_token, base_url=config.api_url, timeout=API_TIMEOUT_SECONDS
+        token=None if oauth else config.bot_token,
+        base_url=config.api_url,  # oauth.v2.access and apps.connections.open go here too
+        timeout=API_TIMEOUT_SECONDS,
+        logger=modes.quiet_logger("voicemail_coach.slack.sdk"),
     )
     options: dict[str, Any] = {}
-    if config.client_id and config.client_secret:
-        # slack-bolt switches to OAuth by itself when these two are set; until we support it,
-        # keep authorizing with the one bot token.
+    if oauth:
+        options = modes.oauth_options(config, services.store, client, bolt_log)
+    elif config.client_id and config.client_secret:
+        # slack-bolt switches to OAuth by itself when these two are set in the environment;
+        # outside OAuth mode (Socket Mode), keep authorizing with the one bot token.
         options["authorize"] = _single_workspace(config.bot_token or "")
     bolt = AsyncApp(
         signing_secret=config.signing_secret,
         client=client,
         process_before_response=False,
-        logger=logging.getLogger("voicemail_coach.slack.bolt"),
+        logger=bolt_log,
         **options,
     )
+    if oauth:
+        # Registered first, so they answer app_uninstalled and tokens_revoked: they delete the
+        # workspace's installation and bot from the store (which logs it).
+        bolt.enable_token_revocation_listeners()
     channel = SlackChannel(services, profiles or ProfileCache())
     bolt.command(COMMAND)(channel.on_command)
     bolt.action(CHECK_IN_ACTION)(channel.on_check_in)
+    bolt.view(CALLBACK_ID)(channel.on_decision_submitted)
     bolt.event("app_home_opened")(channel.on_home_opened)
     bolt.event("app_uninstalled")(channel.on_uninstalled)
     bolt.event("tokens_revoked")(channel.on_uninstalled)
@@ -129,11 +176,15 @@ class SlackChannel:
     ) -> None:
         await ack()
         tenant, user_id = tenant_of(context), str(context.user_id or "")
+        text = str(command.get("text") or "")
+        if not text.strip():  # bare /voicemail: the form; `help` and the rest stay text
+            await self._open_decision_form(command, respond, client, tenant, user_id)
+            return
         try:
             actor = await self.profiles.actor(client, tenant, user_id)
             request = Request(
                 actor=actor,
-                text=str(command.get("text") or ""),
+                text=text,
                 idempotency_key=command.get("trigger_id"),
                 received_at=datetime.now(UTC),
             )
@@ -164,26 +215,67 @@ class SlackChannel:
         except Exception as error:
             await _apologise(respond, "check_in_failed", tenant, user_id, error)
 
+    async def _open_decision_form(
+        self, command: dict[str, Any], respond: Respond, client: Any, tenant: str, user_id: str
+    ) -> None:
+        channel_id = str(command.get("channel_id") or "") or None
+        try:
+            await client.views_open(
+                trigger_id=str(command.get("trigger_id") or ""), view=decision_modal(channel_id)
+            )
+        except Exception as error:
+            await _apologise(respond, "modal_failed", tenant, user_id, error)
+
+    async def on_decision_submitted(
+        self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any, client: Any
+    ) -> None:
+        """Errors go back into the modal at once; a decision goes to the channel, privately."""
+        tenant = tenant_of(context)
+        user_id = str(context.user_id or (body.get("user") or {}).get("id") or "")
+        form = form_values((view.get("state") or {}).get("values") or {})
+        problem = self.conversation.check_form(form)  # pure: no Slack call before the ack
+        if problem is not None:
+            await ack(response_action="errors", errors=slack_errors(problem.field_errors))
+            return
+        await ack()
+        channel = channel_of(view.get("private_metadata"))
+        try:
+            actor = await self.profiles.actor(client, tenant, user_id)
+            request = Request(
+                actor=actor,
+                form=form,
+                idempotency_key=view.get("id"),
+                received_at=datetime.now(UTC),
+            )
+            reply = await self.conversation.handle(request)
+            await _post_privately(
+                client, channel, user_id, tenant, render_text(reply), render_blocks(reply)
+            )
+        except Exception as error:
+            log.error(
+                "form_failed",
+                extra={"tenant": tenant, "user": user_id, "error": type(error).__name__},
+            )
+            try:
+                await _post_privately(client, channel, user_id, tenant, APOLOGY, None)
+            except Exception as second:
+                log.error(
+                    "apology_failed",
+                    extra={"tenant": tenant, "user": user_id, "error": type(second).__name__},
+                )
+
     async def on_home_opened(
         self, ack: Any, event: dict[str, Any], context: Any, client: Any
     ) -> None:
         await ack()
-        if event.get("tab") not in (None, "home"):
+        if event.get("tab") not in (None, HOME_TAB):
             return
         tenant, user_id = tenant_of(context), str(event.get("user") or context.user_id or "")
-        try:
-            actor = Actor(platform=Platform.SLACK, tenant=tenant, user_id=user_id)
-            reply = await self.conversation.handle(Request(actor=actor, text="help"))
-            await client.views_publish(
-                user_id=user_id, view={"type": "home", "blocks": render_blocks(reply)}
-            )
-        except Exception as error:
-            log.warning(
-                "home_failed",
-                extra={"tenant": tenant, "user": user_id, "error": type(error).__name__},
-            )
+        await publish_home(self.conversation, self.profiles, client, tenant, user_id)
 
     async def on_uninstalled(self, ack: Any, event: dict[str, Any], context: Any) -> None:
+        """One workspace (HTTP or Socket Mode): no installation is stored, so only log. With
+        OAuth, slack-bolt's revocation listeners come first and delete the installation."""
         await ack()
         log.info(
             "slack_uninstalled", extra={"tenant": tenant_of(context), "type": event.get("type")}
@@ -209,6 +301,28 @@ async def _send(
     status = getattr(response, "status_code", 200)
     if status != 200:
         raise SlackDeliveryError(status)
+
+
+async def _post_privately(
+    client: Any,
+    channel: str | None,
+    user_id: str,
+    tenant: str,
+    text: str,
+    blocks: list[dict[str, Any]] | None,
+) -> None:
+    """Ephemeral in the channel the rep was in; a direct message if that is missing or fails."""
+    if channel:
+        try:
+            await client.chat_postEphemeral(channel=channel, user=user_id, text=text, blocks=blocks)
+            return
+        except Exception as error:
+            log.warning(
+                "ephemeral_failed",
+                extra={"tenant": tenant, "user": user_id, "error": type(error).__name__},
+            )
+    opened = await client.conversations_open(users=user_id)
+    await client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks)
 
 
 class SlackDeliveryError(Exception):

@@ -8,6 +8,13 @@ from dataclasses import dataclass
 
 DEFAULT_API_URL = "https://slack.com/api/"
 REQUIRED = ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")
+OAUTH_REQUIRED = ("SLACK_SIGNING_SECRET", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+SOCKET_MODE_REQUIRED = ("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN")
+
+# How the channel runs, from the variables that are set (first match wins):
+SOCKET_MODE = "socket"  # SLACK_APP_TOKEN + SLACK_BOT_TOKEN: one workspace, no public URL (dev)
+OAUTH = "oauth"  # SLACK_SIGNING_SECRET + SLACK_CLIENT_ID + SLACK_CLIENT_SECRET: any workspace
+SINGLE_WORKSPACE = "single"  # SLACK_SIGNING_SECRET + SLACK_BOT_TOKEN: one workspace over HTTP
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +41,41 @@ class SlackConfig:
 
     @property
     def missing(self) -> tuple[str, ...]:
-        """The required variables that are not set (names only, never values)."""
-        values = {"SLACK_SIGNING_SECRET": self.signing_secret, "SLACK_BOT_TOKEN": self.bot_token}
-        return tuple(name for name in REQUIRED if not values[name])
+        """The variables one workspace over HTTP needs that are not set (names, never values)."""
+        return self._unset(REQUIRED)
+
+    @property
+    def oauth_missing(self) -> tuple[str, ...]:
+        return self._unset(OAUTH_REQUIRED)
+
+    @property
+    def socket_mode_missing(self) -> tuple[str, ...]:
+        return self._unset(SOCKET_MODE_REQUIRED)
+
+    def _unset(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        values = {
+            "SLACK_SIGNING_SECRET": self.signing_secret,
+            "SLACK_BOT_TOKEN": self.bot_token,
+            "SLACK_CLIENT_ID": self.client_id,
+            "SLACK_CLIENT_SECRET": self.client_secret,
+            "SLACK_APP_TOKEN": self.app_token,
+        }
+        return tuple(name for name in names if not values[name])
+
+    @property
+    def mode(self) -> str | None:
+        """SOCKET_MODE, OAUTH or SINGLE_WORKSPACE; None when none of them is configured."""
+        if not self.socket_mode_missing:
+            return SOCKET_MODE
+        if not self.oauth_missing:
+            return OAUTH
+        if not self.missing:
+            return SINGLE_WORKSPACE
+        return None
 
     @property
     def enabled(self) -> bool:
-        return not self.missing
+        return self.mode is not None
 
     @property
     def oauth_requested(self) -> bool:
@@ -52,6 +87,6 @@ class SlackConfig:
 
     def __repr__(self) -> str:  # never print a secret by accident
         return (
-            f"SlackConfig(enabled={self.enabled}, oauth={self.oauth_requested}, "
+            f"SlackConfig(mode={self.mode}, oauth={self.oauth_requested}, "
             f"socket_mode={self.socket_mode_requested}, api_url={self.api_url!r})"
         )

@@ -60,6 +60,35 @@ class Store(Protocol):
 
     async def export_rep(self, tenant: str, rep_id: str) -> dict[str, Any]: ...
 
+    # Documents: opaque text that adapters own (Slack installations and OAuth states, Teams
+    # conversation references), one per (tenant, kind, key), optionally expiring.
+
+    async def put_document(
+        self, tenant: str, kind: str, key: str, body: str, ttl_seconds: int | None = None
+    ) -> None:
+        """Write or replace; with a TTL (whole seconds, > 0) the document expires after it."""
+        ...
+
+    async def get_document(self, tenant: str, kind: str, key: str) -> str | None:
+        """The body, or None if there is none or it has expired."""
+        ...
+
+    async def take_document(self, tenant: str, kind: str, key: str) -> str | None:
+        """Get and delete at once: of two concurrent takes, exactly one gets the body."""
+        ...
+
+    async def delete_documents(self, tenant: str, kind: str, keys: list[str]) -> None:
+        """Delete these keys of one kind; missing ones are ignored."""
+        ...
+
+
+def check_ttl(ttl_seconds: int | None) -> None:
+    """Both stores refuse the same TTLs: whole seconds, at least one."""
+    if ttl_seconds is not None and (
+        isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds < 1
+    ):
+        raise ValueError(f"ttl_seconds must be a whole number of seconds >= 1, not {ttl_seconds!r}")
+
 
 def export_document(
     rep: RepProfile | None, prospects: list[ProspectRecord], check_ins: list[CheckIn]

@@ -16,6 +16,7 @@ cannot run into each other's keys.
     log:{rep}:{key}             sorted set of the prospect's check-ins by `at`
     seen:{idempotency key}      "1", expiring after SEEN_FOR
     check-in-seq                counter that numbers check-ins
+    doc:{kind}:{key}            string: a document adapters own, expiring (EX) when given a TTL
 
 A check-in is stored as the member "{sequence:016d} {json}": unique even when two check-ins
 are identical, and ordered by sequence when their times tie, as SQLite orders by row id.
@@ -38,7 +39,7 @@ import redis.asyncio
 from redis.exceptions import WatchError
 
 from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
-from bot.store.base import export_document
+from bot.store.base import check_ttl, export_document
 from bot.types import Role
 
 SEEN_FOR = timedelta(days=7)
@@ -155,6 +156,9 @@ class Keys:
 
     def sequence(self, tenant: str) -> str:
         return self.key(tenant, "check-in-seq")
+
+    def document(self, tenant: str, kind: str, key: str) -> str:
+        return self.key(tenant, "doc", kind, key)
 
 
 class RedisStore:
@@ -280,6 +284,24 @@ class RedisStore:
         keys = sorted(map(_text, await self.client.smembers(self.keys.owned(tenant, rep_id))))
         prospects = await self._prospects(tenant, rep_id, keys)
         return export_document(rep, prospects, await self._rep_check_ins(tenant, rep_id, keys))
+
+    async def put_document(
+        self, tenant: str, kind: str, key: str, body: str, ttl_seconds: int | None = None
+    ) -> None:
+        check_ttl(ttl_seconds)
+        await self.client.set(self.keys.document(tenant, kind, key), body, ex=ttl_seconds)
+
+    async def get_document(self, tenant: str, kind: str, key: str) -> str | None:
+        raw = await self.client.get(self.keys.document(tenant, kind, key))
+        return None if raw is None else _text(raw)
+
+    async def take_document(self, tenant: str, kind: str, key: str) -> str | None:
+        raw = await self.client.getdel(self.keys.document(tenant, kind, key))
+        return None if raw is None else _text(raw)
+
+    async def delete_documents(self, tenant: str, kind: str, keys: list[str]) -> None:
+        if keys:
+            await self.client.delete(*(self.keys.document(tenant, kind, key) for key in keys))
 
     async def _rep_check_ins(self, tenant: str, rep_id: str, keys: list[str]) -> list[CheckIn]:
         """Every check-in of these prospects, oldest first (ties in the order they were made)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
@@ -15,10 +16,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
-from bot.store.base import export_document
+from bot.store.base import check_ttl, export_document
 from bot.types import Role
 
 T = TypeVar("T")
+Clock = Callable[[], float]
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -51,12 +53,21 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (tenant, key)
     );
     """,
+    """
+    CREATE TABLE documents (
+        tenant TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL,
+        expires_at REAL,
+        PRIMARY KEY (tenant, kind, key)
+    );
+    CREATE INDEX documents_by_expiry ON documents (expires_at) WHERE expires_at IS NOT NULL;
+    """,
 )
 
 
 class SQLiteStore:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, clock: Clock = time.time) -> None:
         self._path = str(path)
+        self._clock = clock  # epoch seconds, for documents' expiry
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
 
@@ -285,6 +296,85 @@ class SQLiteStore:
             [ProspectRecord.from_json(row[0]) for row in prospects],
             [CheckIn.from_json(row[0]) for row in check_ins],
         )
+
+    async def put_document(
+        self, tenant: str, kind: str, key: str, body: str, ttl_seconds: int | None = None
+    ) -> None:
+        check_ttl(ttl_seconds)
+        await self._run(lambda: self._put_document(tenant, kind, key, body, ttl_seconds))
+
+    def _put_document(
+        self, tenant: str, kind: str, key: str, body: str, ttl_seconds: int | None
+    ) -> None:
+        now = self._clock()
+        expires_at = None if ttl_seconds is None else now + ttl_seconds
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if expires_at is not None:  # expiring documents are the ones that pile up
+                db.execute(
+                    "DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                    (now,),
+                )
+            db.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
+                (tenant, kind, key, body, expires_at),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    async def get_document(self, tenant: str, kind: str, key: str) -> str | None:
+        row = await self._run(
+            lambda: self.db.execute(
+                "SELECT body FROM documents WHERE tenant = ? AND kind = ? AND key = ? "
+                "AND (expires_at IS NULL OR expires_at > ?)",
+                (tenant, kind, key, self._clock()),
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    async def take_document(self, tenant: str, kind: str, key: str) -> str | None:
+        return await self._run(lambda: self._take_document(tenant, kind, key))
+
+    def _take_document(self, tenant: str, kind: str, key: str) -> str | None:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute(
+                "SELECT body, expires_at FROM documents WHERE tenant = ? AND kind = ? AND key = ?",
+                (tenant, kind, key),
+            ).fetchone()
+            if row is not None:
+                db.execute(
+                    "DELETE FROM documents WHERE tenant = ? AND kind = ? AND key = ?",
+                    (tenant, kind, key),
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if row is None or (row[1] is not None and row[1] <= self._clock()):
+            return None
+        return str(row[0])
+
+    async def delete_documents(self, tenant: str, kind: str, keys: list[str]) -> None:
+        if keys:
+            await self._run(lambda: self._delete_documents(tenant, kind, keys))
+
+    def _delete_documents(self, tenant: str, kind: str, keys: list[str]) -> None:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "DELETE FROM documents WHERE tenant = ? AND kind = ? AND key = ?",
+                [(tenant, kind, key) for key in keys],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
 
 def _rep(row: sqlite3.Row | tuple[Any, ...]) -> RepProfile:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.config import Config
 from bot.server import SERVICES, Services, create_app
+from tests.conftest import delete_prefix
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
@@ -32,12 +35,32 @@ class FakeSlack:
     responses: list[dict[str, Any]] = field(default_factory=list)
     admins: set[str] = field(default_factory=set)
     fail_users_info: bool = False
+    fail_methods: set[str] = field(default_factory=set)
+    # OAuth: the app credentials oauth.v2.access accepts, the team it installs into, and the
+    # bot tokens it has issued (auth.test answers for their team).
+    client_id: str = "111.222"
+    client_secret: str = "test-client-secret"
+    install_team: str = "T9"
+    installed: dict[str, str] = field(default_factory=dict)
 
     def response_url(self, name: str = "r") -> str:
         return f"{self.url}/respond/{name}"
 
     def methods(self) -> list[str]:
         return [method for method, _ in self.calls]
+
+    def calls_to(self, method: str) -> list[dict[str, Any]]:
+        return [args for name, args in self.calls if name == method]
+
+    async def wait_for_calls(
+        self, method: str, count: int = 1, timeout: float = 5.0
+    ) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.calls_to(method)) < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        calls = self.calls_to(method)
+        assert len(calls) >= count, f"{len(calls)} calls to {method}, wanted {count}"
+        return calls
 
     async def wait_for_responses(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -47,7 +70,18 @@ class FakeSlack:
         return self.responses
 
 
-def _answer(fake: FakeSlack, method: str, args: dict[str, Any]) -> dict[str, Any]:
+def _answer(fake: FakeSlack, method: str, args: dict[str, Any], auth: str = "") -> dict[str, Any]:
+    if method in fake.fail_methods:
+        return {"ok": False, "error": "channel_not_found"}
+    if method == "oauth.v2.access":
+        return _oauth_v2_access(fake, args, auth)
+    if method == "auth.test" and auth.removeprefix("Bearer ") in fake.installed:
+        team = fake.installed[auth.removeprefix("Bearer ")]
+        return {"ok": True, "team_id": team, "user_id": f"UBOT{team}", "bot_id": f"B{team}",
+                "team": "Acme Sales", "url": "https://acme-sales.slack.com/",
+                "is_enterprise_install": False}  # fmt: skip
+    if method == "apps.connections.open":  # Slack is out of reach in tests: Socket Mode fails
+        return {"ok": False, "error": "invalid_auth"}
     if method == "auth.test":
         return {"ok": True, "team_id": "T1", "user_id": "UBOT", "bot_id": "B1", "team": "t"}
     if method == "users.info":
@@ -74,6 +108,32 @@ def _answer(fake: FakeSlack, method: str, args: dict[str, Any]) -> dict[str, Any
     return {"ok": True}
 
 
+def _oauth_v2_access(fake: FakeSlack, args: dict[str, Any], auth: str) -> dict[str, Any]:
+    """A realistic oauth.v2.access answer for a bot-scope install (no user scopes)."""
+    expected = (
+        "Basic " + base64.b64encode(f"{fake.client_id}:{fake.client_secret}".encode()).decode()
+    )
+    if auth != expected:
+        return {"ok": False, "error": "invalid_client_id"}
+    if not str(args.get("code") or "").startswith("code-"):
+        return {"ok": False, "error": "invalid_code"}
+    team = fake.install_team
+    token = f"xoxb-{team}-{len(fake.installed) + 1}-installed"
+    fake.installed[token] = team
+    return {
+        "ok": True,
+        "app_id": "A1",
+        "authed_user": {"id": "U-installer"},
+        "scope": "commands,chat:write,im:write,users:read,files:write",
+        "token_type": "bot",
+        "access_token": token,
+        "bot_user_id": f"UBOT{team}",
+        "team": {"id": team, "name": "Acme Sales"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+    }
+
+
 async def _fake_app(fake: FakeSlack) -> web.Application:
     async def api(request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -83,7 +143,8 @@ async def _fake_app(fake: FakeSlack) -> web.Application:
         elif request.method == "POST":
             args |= dict(await request.post())
         fake.calls.append((method, args))
-        return web.json_response(_answer(fake, method, args))
+        auth = request.headers.get("Authorization", "")
+        return web.json_response(_answer(fake, method, args, auth))
 
     async def respond(request: web.Request) -> web.Response:
         fake.responses.append(await request.json())
@@ -203,53 +264,14 @@ async def bot(slack_env: FakeSlack, tmp_path: Path) -> AsyncIterator[Bot]:
 
 
 @pytest.fixture
-async def bot_with_extras(
-    slack_env: FakeSlack,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> AsyncIterator[Bot]:
-    """SLACK_CLIENT_ID/SECRET would switch slack-bolt to OAuth by itself; we stay on the token."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("SLACK_CLIENT_ID", "111.222")
-    monkeypatch.setenv("SLACK_CLIENT_SECRET", "shh")
-    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")
-    caplog.set_level("INFO", logger="voicemail_coach.server")
-    app = await create_app(Config(db_path=str(tmp_path / "t.db")))
-    whys = [getattr(r, "why", "") for r in caplog.records if getattr(r, "channel", "") == "slack"]
-    assert any("OAuth" in why and "Socket Mode" in why for why in whys)
-    assert all("shh" not in why for why in whys)
+async def redis_bot(slack_env: FakeSlack, redis_url: str) -> AsyncIterator[Bot]:
+    """The same server on the real Redis, under a key prefix of its own, deleted afterwards."""
+    prefix = f"vctest:{uuid.uuid4().hex}"
+    app = await create_app(Config(redis_url=redis_url, redis_prefix=prefix))
     client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     try:
         yield Bot(client, slack_env)
     finally:
         await client.close()
-
-
-@pytest.fixture
-async def redis_bot(slack_env: FakeSlack) -> AsyncIterator[Bot]:
-    """The same server on Redis (127.0.0.1:6379), under a throwaway key prefix."""
-    import uuid
-
-    from redis.asyncio import Redis
-
-    url = "redis://127.0.0.1:6379/0"
-    prefix = f"vc-test-slack-{uuid.uuid4().hex[:8]}"
-    probe = Redis.from_url(url)
-    try:
-        await probe.ping()
-    except Exception as error:
-        await probe.aclose()
-        pytest.skip(f"no Redis at {url}: {type(error).__name__}")
-    app = await create_app(Config(redis_url=url, redis_prefix=prefix))
-    client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield Bot(client, slack_env)
-    finally:
-        await client.close()
-        keys = [key async for key in probe.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await probe.delete(*keys)
-        await probe.aclose()
+        await delete_prefix(redis_url, prefix)

@@ -138,13 +138,6 @@ async def test_users_info_failure_still_answers(bot: Bot) -> None:
     assert "what you can ask" in message["blocks"][0]["text"]["text"]
 
 
-async def test_oauth_and_socket_mode_are_reported_but_single_workspace_still_works(
-    bot_with_extras: Bot,
-) -> None:
-    message = await ask(bot_with_extras, "help")
-    assert "what you can ask" in message["blocks"][0]["text"]["text"]
-
-
 async def test_slash_command_and_check_in_on_redis(redis_bot: Bot) -> None:
     message = await ask(redis_bot)
     assert "Leave a voicemail" in message["blocks"][0]["text"]["text"]

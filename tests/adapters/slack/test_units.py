@@ -70,7 +70,7 @@ def test_disabled_without_credentials_names_what_is_missing(
     enabled, why, routed = _mount(monkeypatch, {"SLACK_APP_TOKEN": "xapp-1"})
     assert not enabled and not routed
     assert "SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN not set" in why
-    assert "Socket Mode (SLACK_APP_TOKEN) not yet supported" in why
+    assert "Socket Mode also needs SLACK_BOT_TOKEN" in why
     assert "xapp-1" not in why
 
 
@@ -79,6 +79,7 @@ def test_manifest_command_replaces_the_url() -> None:
     assert print_manifest("https://bot.acme.com/", False, out, err) == 0
     assert "https://bot.example.com" not in out.getvalue()
     assert out.getvalue().count("https://bot.acme.com/slack/events") == 3
+    assert "- https://bot.acme.com/slack/oauth_redirect" in out.getvalue()
     assert print_manifest("http://insecure", False, out, err) == 2
     socket = slack_manifest(None, socket=True)
     assert "socket_mode_enabled: true" in socket and "url" not in socket.replace("_url", "")

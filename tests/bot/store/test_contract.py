@@ -6,6 +6,9 @@ import asyncio
 import dataclasses
 import random
 from datetime import timedelta
+from typing import Any
+
+import pytest
 
 from bot.records import Outcome, ProspectRecord, TeamConfig
 from bot.store import Store, export_document
@@ -397,3 +400,86 @@ async def test_concurrent_check_ins_with_the_same_key_land_once(store: Store) ->
     winner = pairs[written.index(True)]
     assert await store.prospect_log(TENANT, REP, record.key, limit=100) == [winner[1]]
     assert await store.get_prospect(TENANT, REP, record.key) == winner[0]
+
+
+# Documents (adapters' own data: Slack installations and OAuth states, Teams references)
+
+DOC = "slack-installation"
+
+
+async def test_a_document_round_trips_and_a_put_replaces_it(store: Store) -> None:
+    assert await store.get_document(TENANT, DOC, "latest") is None
+    await store.put_document(TENANT, DOC, "latest", '{"v": 1}')
+    assert await store.get_document(TENANT, DOC, "latest") == '{"v": 1}'
+    await store.put_document(TENANT, DOC, "latest", '{"v": 2, "name": "Zoë ☎"}')
+    assert await store.get_document(TENANT, DOC, "latest") == '{"v": 2, "name": "Zoë ☎"}'
+    await store.put_document(TENANT, DOC, "empty", "")
+    assert await store.get_document(TENANT, DOC, "empty") == ""
+
+
+async def test_documents_are_kept_apart_by_tenant_kind_and_key(store: Store) -> None:
+    await store.put_document(TENANT, DOC, "latest", "acme")
+    await store.put_document(OTHER_TENANT, DOC, "latest", "globex")
+    await store.put_document(TENANT, "slack-bot", "latest", "acme bot")
+    # Parts with colons must not run into each other's documents.
+    await store.put_document("T:1", "a:b", "c", "one")
+    await store.put_document("T", "1:a", "b:c", "two")
+    await store.put_document("T:1", "a", "b:c", "three")
+    assert await store.get_document(TENANT, DOC, "latest") == "acme"
+    assert await store.get_document(OTHER_TENANT, DOC, "latest") == "globex"
+    assert await store.get_document(TENANT, "slack-bot", "latest") == "acme bot"
+    assert await store.get_document(OTHER_TENANT, "slack-bot", "latest") is None
+    assert [
+        await store.get_document("T:1", "a:b", "c"),
+        await store.get_document("T", "1:a", "b:c"),
+        await store.get_document("T:1", "a", "b:c"),
+    ] == ["one", "two", "three"]
+    await store.delete_documents(OTHER_TENANT, DOC, ["latest"])
+    assert await store.get_document(TENANT, DOC, "latest") == "acme"
+    assert await store.take_document(OTHER_TENANT, "slack-bot", "latest") is None
+    assert await store.get_document(TENANT, "slack-bot", "latest") == "acme bot"
+
+
+async def test_delete_documents_removes_those_keys_and_ignores_missing_ones(store: Store) -> None:
+    for key in ("a", "b", "c"):
+        await store.put_document(TENANT, DOC, key, key.upper())
+    await store.delete_documents(TENANT, DOC, ["a", "c", "never-written"])
+    await store.delete_documents(TENANT, DOC, [])
+    assert [await store.get_document(TENANT, DOC, key) for key in "abc"] == [None, "B", None]
+
+
+async def test_take_returns_the_document_once(store: Store) -> None:
+    await store.put_document(TENANT, "state", "s-1", "1", ttl_seconds=600)
+    assert await store.take_document(TENANT, "state", "s-1") == "1"
+    assert await store.take_document(TENANT, "state", "s-1") is None
+    assert await store.get_document(TENANT, "state", "s-1") is None
+    assert await store.take_document(TENANT, "state", "never-issued") is None
+
+
+async def test_concurrent_takes_give_the_document_to_exactly_one(store: Store) -> None:
+    await store.put_document(TENANT, "state", "s-1", "1", ttl_seconds=600)
+    taken = await asyncio.gather(*(store.take_document(TENANT, "state", "s-1") for _ in range(20)))
+    assert sorted(taken, key=str) == ["1"] + [None] * 19
+
+
+async def test_a_document_with_a_ttl_expires_and_one_without_stays(store: Store) -> None:
+    await store.put_document(TENANT, "state", "short", "1", ttl_seconds=1)
+    await store.put_document(TENANT, "state", "taken-late", "1", ttl_seconds=1)
+    await store.put_document(TENANT, "state", "long", "1", ttl_seconds=600)
+    await store.put_document(TENANT, DOC, "latest", "kept")
+    assert await store.get_document(TENANT, "state", "short") == "1"
+    await asyncio.sleep(1.1)
+    assert await store.get_document(TENANT, "state", "short") is None
+    assert await store.take_document(TENANT, "state", "taken-late") is None
+    assert await store.get_document(TENANT, "state", "long") == "1"
+    assert await store.get_document(TENANT, DOC, "latest") == "kept"
+    # Writing again after expiry starts afresh.
+    await store.put_document(TENANT, "state", "short", "2")
+    assert await store.get_document(TENANT, "state", "short") == "2"
+
+
+@pytest.mark.parametrize("ttl", [0, -5, 1.5, True])
+async def test_a_ttl_must_be_whole_seconds_of_at_least_one(store: Store, ttl: Any) -> None:
+    with pytest.raises(ValueError, match="ttl_seconds"):
+        await store.put_document(TENANT, "state", "s", "1", ttl_seconds=ttl)
+    assert await store.get_document(TENANT, "state", "s") is None

@@ -1,0 +1,225 @@
+"""Slack installations and OAuth states, kept in the project's store as documents.
+
+slack-bolt's OAuth flow saves what oauth.v2.access returns through an installation store and
+authorizes each request from it; these two classes put both in our store (SQLite or Redis),
+so every replica sees the same installations and a state issued by one is consumed by any.
+
+    tenant (enterprise or team id)  slack-installation  latest[:{team}]  Installation JSON
+    tenant                          slack-bot           latest[:{team}]  Bot JSON
+    _slack_oauth                    state               {state}          "1", for 10 minutes
+
+The tenant is the one `adapters.slack.app.tenant_of` gives a request: the Enterprise Grid org
+when there is one, else the workspace. An org-wide install is the org's `latest`; a workspace
+of an org installed on its own is `latest:{team}` in the org, so two such workspaces never
+overwrite each other's token. Logs name ids only, never a token.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from slack_sdk.oauth.installation_store import Bot, Installation
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+
+from bot.store import Store
+
+log = logging.getLogger("voicemail_coach.slack")
+
+INSTALLATION = "slack-installation"
+BOT = "slack-bot"
+LATEST = "latest"
+STATE_TENANT = "_slack_oauth"  # states precede any tenant: nobody has installed yet
+STATE_KIND = "state"
+STATE_TTL_SECONDS = 600
+
+Model = TypeVar("Model")
+
+
+def installation_tenant(enterprise_id: str | None, team_id: str | None) -> str:
+    """The tenant, as `tenant_of` derives it from a request: the org if any, else the team."""
+    return str(enterprise_id or team_id or "")
+
+
+def document_key(
+    enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None
+) -> str:
+    """`latest` for an org-wide or plain workspace install; `latest:{team}` for a workspace
+    of an Enterprise Grid org that installed the app on its own."""
+    if enterprise_id and team_id and not is_enterprise_install:
+        return f"{LATEST}:{team_id}"
+    return LATEST
+
+
+class StoreInstallationStore(AsyncInstallationStore):
+    """Bot-scope installations, the latest per workspace or org (user tokens are not asked for,
+    so the installation kept is the latest installer's)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    async def async_save(self, installation: Installation) -> None:
+        tenant, key = _where(
+            installation.enterprise_id, installation.team_id, installation.is_enterprise_install
+        )
+        await self.store.put_document(tenant, INSTALLATION, key, _to_json(installation))
+        if installation.bot_token:
+            await self.async_save_bot(installation.to_bot())
+        log.info(
+            "slack_installed",
+            extra={
+                "tenant": tenant,
+                "team": installation.team_id,
+                "enterprise": installation.enterprise_id,
+                "org_wide": bool(installation.is_enterprise_install),
+            },
+        )
+
+    async def async_save_bot(self, bot: Bot) -> None:
+        tenant, key = _where(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
+        await self.store.put_document(tenant, BOT, key, _to_json(bot))
+
+    async def async_find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        body = await self._find(BOT, enterprise_id, team_id, is_enterprise_install)
+        return None if body is None else _from_json(Bot, body)
+
+    async def async_find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        body = await self._find(INSTALLATION, enterprise_id, team_id, is_enterprise_install)
+        installation = None if body is None else _from_json(Installation, body)
+        if installation is None or (user_id is not None and installation.user_id != user_id):
+            return None
+        return installation
+
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        tenant = installation_tenant(enterprise_id, team_id)
+        await self.store.delete_documents(tenant, BOT, [_delete_key(enterprise_id, team_id)])
+
+    async def async_delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
+        tenant = installation_tenant(enterprise_id, team_id)
+        key = _delete_key(enterprise_id, team_id)
+        if user_id is None:
+            await self.store.delete_documents(tenant, INSTALLATION, [key])
+            return
+        # One user's token was revoked: keep the installation (and its bot), drop the token.
+        body = await self.store.get_document(tenant, INSTALLATION, key)
+        installation = None if body is None else _from_json(Installation, body)
+        if installation is not None and installation.user_id == user_id:
+            installation.user_token = None
+            installation.user_refresh_token = None
+            installation.user_token_expires_at = None
+            installation.user_scopes = []
+            await self.store.put_document(tenant, INSTALLATION, key, _to_json(installation))
+
+    async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        """On app_uninstalled: the workspace's documents and, in an org, the org-wide ones
+        (Slack does not say which kind of install is going)."""
+        tenant = installation_tenant(enterprise_id, team_id)
+        keys = sorted({_delete_key(enterprise_id, team_id), LATEST})
+        await self.store.delete_documents(tenant, BOT, keys)
+        await self.store.delete_documents(tenant, INSTALLATION, keys)
+        log.info(
+            "slack_installation_deleted",
+            extra={"tenant": tenant, "team": team_id, "enterprise": enterprise_id},
+        )
+
+    async def _find(
+        self,
+        kind: str,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None,
+    ) -> str | None:
+        tenant, key = _where(enterprise_id, team_id, is_enterprise_install)
+        body = await self.store.get_document(tenant, kind, key)
+        if body is None and key != LATEST:
+            # A request that did not say it came through an org-wide install may still have.
+            body = await self.store.get_document(tenant, kind, LATEST)
+        return body
+
+
+class StoreOAuthStateStore(AsyncOAuthStateStore):
+    """One-time OAuth states: issued on /slack/install, taken (not just read) on the redirect."""
+
+    def __init__(self, store: Store, expiration_seconds: int = STATE_TTL_SECONDS) -> None:
+        self.store = store
+        self.expiration_seconds = expiration_seconds
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+        state = secrets.token_urlsafe(32)
+        await self.store.put_document(
+            STATE_TENANT, STATE_KIND, state, "1", ttl_seconds=self.expiration_seconds
+        )
+        return state
+
+    async def async_consume(self, state: str) -> bool:
+        if not state:
+            return False
+        return await self.store.take_document(STATE_TENANT, STATE_KIND, state) is not None
+
+
+def _where(
+    enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None
+) -> tuple[str, str]:
+    tenant = installation_tenant(enterprise_id, team_id)
+    if not tenant:
+        raise ValueError("a Slack installation needs an enterprise or a team id")
+    return tenant, document_key(enterprise_id, team_id, is_enterprise_install)
+
+
+def _delete_key(enterprise_id: str | None, team_id: str | None) -> str:
+    """Deletions name no install kind: with a team in an org it is that workspace's own."""
+    return document_key(enterprise_id, team_id, is_enterprise_install=False)
+
+
+def _to_json(model: Installation | Bot) -> str:
+    # to_dict_for_copying keeps custom values apart, so the constructor takes it back as is.
+    return json.dumps(model.to_dict_for_copying(), default=_iso, sort_keys=True)
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _from_json(model: Callable[..., Model], body: str) -> Model | None:
+    try:
+        fields: dict[str, Any] = json.loads(body)
+        accepted = inspect.signature(model).parameters
+        kept = {name: value for name, value in fields.items() if name in accepted}
+        for scopes in ("bot_scopes", "user_scopes"):  # stored as None when empty
+            if scopes in kept and kept[scopes] is None:
+                kept[scopes] = ""
+        return model(**kept)
+    except (ValueError, TypeError) as error:
+        log.error("slack_installation_unreadable", extra={"error": type(error).__name__})
+        return None
