@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.config import Config
 from bot.conversation import Conversation
+from bot.logs import AccessLogger
 from bot.store import Store, open_store
 
 log = logging.getLogger("voicemail_coach.server")
@@ -84,4 +85,11 @@ async def _close_store(app: web.Application) -> None:
 def serve(config: Config, host: str, port: int) -> None:
     """Run until SIGINT or SIGTERM; aiohttp then stops accepting, drains and runs cleanup."""
     log.info("serving", extra={"host": host, "port": port})
-    web.run_app(create_app(config), host=host, port=port, print=None, handle_signals=True)
+    web.run_app(
+        create_app(config),
+        host=host,
+        port=port,
+        print=None,
+        handle_signals=True,
+        access_log_class=AccessLogger,
+    )

@@ -1,7 +1,8 @@
-"""The Slack channel over HTTP: slack-bolt's AsyncApp behind POST /slack/events on our server.
+"""The Slack channel: slack-bolt's AsyncApp behind POST /slack/events on our server.
 
-`mount` is the `voicemail_coach.channels` entry point. One workspace, with a bot token and a
-signing secret from the environment. Every listener acks first (within Slack's 3 seconds),
+`mount` is the `voicemail_coach.channels` entry point. The environment picks the mode: Socket
+Mode (SLACK_APP_TOKEN), OAuth for many workspaces (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET),
+or one workspace (SLACK_BOT_TOKEN). Every listener acks first (within Slack's 3 seconds),
 then asks the conversation and answers through the request's response_url.
 """
 

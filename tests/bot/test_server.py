@@ -98,3 +98,25 @@ def test_serve_starts_with_no_configuration_and_stops_on_sigterm(tmp_path: Path)
         e for e in events if e["event"] == "store"
     ).items()
     assert (tmp_path / "voicemail-coach.db").exists()
+
+
+def test_the_access_log_keeps_the_path_but_not_the_query(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_URL"))}
+    process = subprocess.Popen(
+        [str(VOICEMAIL_COACH), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path,
+        env=env | {"VOICEMAIL_COACH_DB": str(tmp_path / "coach.db")},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_until_alive(f"http://127.0.0.1:{port}/healthz?code=secret-oauth-code", process)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert "secret-oauth-code" not in stderr
+    events = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    requests = [e for e in events if e["event"] == "http"]
+    assert {"method": "GET", "path": "/healthz", "status": 200}.items() <= requests[-1].items()
