@@ -23,6 +23,8 @@ test: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/policy.py
+	$(BIN)/python bench/store.py
+	$(BIN)/python bench/slack_http.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
