@@ -380,31 +380,30 @@ def _log(tokens: list[Token]) -> LogOutcome:
 def _profile(tokens: list[Token]) -> EditProfile:
     if not tokens:
         return EditProfile()
-    name = PROFILE_FIELDS.get(tokens[0].word)
-    if name is None:
-        raise GrammarError(
-            "me", tokens[0].text, f"not a profile field; one of {', '.join(PROFILE_FIELDS)}"
-        )
-    value = _join(tokens[1:])
-    if not value:
-        raise GrammarError("me", tokens[0].text, "give a value after the field")
+    name, value = _name_and_value("me", tokens, PROFILE_FIELDS, "profile field")
     return EditProfile(name, value)
 
 
 def _settings(tokens: list[Token]) -> ChangeSettings:
     if not tokens:
         return ChangeSettings()
-    name = SETTING_WORDS.get(tokens[0].word)
-    if name is None:
-        raise GrammarError(
-            "settings", tokens[0].text, f"not a setting; one of {', '.join(SETTING_WORDS)}"
-        )
-    value = _join(tokens[1:])
-    if not value:
-        raise GrammarError("settings", tokens[0].text, "give a value after the setting")
+    name, value = _name_and_value("settings", tokens, SETTING_WORDS, "setting")
     if name == "playbook" and value.casefold() not in PLAYBOOKS:
         raise GrammarError("settings", value, f"not a playbook; one of {', '.join(PLAYBOOKS)}")
     return ChangeSettings(name, value.casefold() if name == "playbook" else value)
+
+
+def _name_and_value(
+    command: str, tokens: list[Token], names: Mapping[str, str], what: str
+) -> tuple[str, str]:
+    """`<name> <value ...>` where name is one of `names`' words, and a value must follow."""
+    name = names.get(tokens[0].word)
+    if name is None:
+        raise GrammarError(command, tokens[0].text, f"not a {what}; one of {', '.join(names)}")
+    value = _join(tokens[1:])
+    if not value:
+        raise GrammarError(command, tokens[0].text, f"give a value after the {what}")
+    return name, value
 
 
 def _join(tokens: list[Token]) -> str:
