@@ -35,7 +35,7 @@ from adapters.slack.modal import (
 )
 from bot import replies
 from bot.server import ChannelStatus, Services
-from bot.types import ButtonPress, Reply, Request
+from bot.types import Actor, ButtonPress, Reply, Request
 
 log = logging.getLogger("voicemail_coach.slack")
 
@@ -181,40 +181,64 @@ class SlackChannel:
         if not text.strip():  # bare /voicemail: the form; `help` and the rest stay text
             await self._open_decision_form(command, respond, client, tenant, user_id)
             return
-        try:
-            actor = await self.profiles.actor(client, tenant, user_id)
-            request = Request(
+        await self._answer(
+            client,
+            respond,
+            tenant,
+            user_id,
+            lambda actor: Request(
                 actor=actor,
                 text=text,
                 idempotency_key=command.get("trigger_id"),
                 received_at=datetime.now(UTC),
-            )
-            reply = await self.conversation.handle(request)
-            await _send(respond, reply, response_type="ephemeral")
-        except Exception as error:
-            await _apologise(respond, "command_failed", tenant, user_id, error)
+            ),
+            failure="command_failed",
+            response_type="ephemeral",
+        )
 
     async def on_check_in(
         self, ack: Any, action: dict[str, Any], context: Any, respond: Respond, client: Any
     ) -> None:
         await ack()
-        tenant, user_id = tenant_of(context), str(context.user_id or "")
-        try:
-            actor = await self.profiles.actor(client, tenant, user_id)
-            press = ButtonPress(
-                neutral_action_id(str(action.get("action_id") or "")),
-                str(action.get("value") or ""),
-            )
-            request = Request(
+        press = ButtonPress(
+            neutral_action_id(str(action.get("action_id") or "")), str(action.get("value") or "")
+        )
+        await self._answer(
+            client,
+            respond,
+            tenant_of(context),
+            str(context.user_id or ""),
+            lambda actor: Request(
                 actor=actor,
                 button=press,
                 idempotency_key=action.get("action_ts"),
                 received_at=datetime.now(UTC),
+            ),
+            failure="check_in_failed",
+            replace_original=True,
+        )
+
+    async def _answer(
+        self,
+        client: Any,
+        respond: Respond,
+        tenant: str,
+        user_id: str,
+        request_for: Callable[[Actor], Request],
+        *,
+        failure: str,
+        response_type: str | None = None,
+        replace_original: bool | None = None,
+    ) -> None:
+        """After the ack: ask the conversation, answer through response_url, or apologise."""
+        try:
+            actor = await self.profiles.actor(client, tenant, user_id)
+            reply = await self.conversation.handle(request_for(actor))
+            await _send(
+                respond, reply, response_type=response_type, replace_original=replace_original
             )
-            reply = await self.conversation.handle(request)
-            await _send(respond, reply, replace_original=True)
         except Exception as error:
-            await _apologise(respond, "check_in_failed", tenant, user_id, error)
+            await _apologise(respond, failure, tenant, user_id, error)
 
     async def _open_decision_form(
         self, command: dict[str, Any], respond: Respond, client: Any, tenant: str, user_id: str
