@@ -5,9 +5,9 @@
 Loads the same data into a temporary SQLite file and into Redis under a prefix of its own
 (deleted at the end): `--reps` reps in teams of ten, `--prospects` prospects each, and a
 few check-ins per prospect made with bot.checkins.apply_check_in. Then times, one request
-at a time, what the conversation does for
-  - a decision: get_rep, get_team, get_prospect, policy.decide, save_rep, save_prospect;
-  - a check-in: get_prospect, get_rep, get_team, apply_check_in, record_check_in, save_rep;
+at a time, through bot.conversation.Conversation as a chat request meets it:
+  - a decision: profile, team, prospect, policy.decide, and the writes that remember it;
+  - a check-in: profile, team, prospect, apply_check_in, record_check_in;
   - "call-backs due today": callbacks_due for one rep up to the end of their local day,
 and prints p50 and p99 in milliseconds for both stores in one table.
 
@@ -42,6 +42,8 @@ from zoneinfo import ZoneInfo
 import redis.asyncio
 
 from bot.checkins import apply_check_in
+from bot.commands import Facts, ProspectRef
+from bot.conversation import Conversation
 from bot.records import (
     Advice,
     CheckIn,
@@ -52,7 +54,8 @@ from bot.records import (
     prospect_key,
 )
 from bot.store import RedisStore, SQLiteStore, Store
-from policy import Action, Relationship, decide
+from bot.types import Actor, Platform, Tone
+from policy import Action, Relationship
 
 TENANT = "T-bench"
 REPS_PER_TEAM = 10
@@ -245,36 +248,27 @@ async def load(
 
 
 async def decision_request(store: Store, rep_id: str, key: str, now: datetime) -> None:
-    rep = await store.get_rep(TENANT, rep_id)
-    assert rep is not None
-    team = await store.get_team(TENANT, rep.team)
-    record = await store.get_prospect(TENANT, rep_id, key)
-    assert record is not None
-    decision = decide(
-        rep=rep.as_policy_rep(),
-        prospect=record.as_policy_prospect(),
-        history=record.as_policy_history(),
-        now=now,
-        playbook=team.playbook,
-        settings=team.settings,
-    )
-    await store.save_rep(rep)
-    await store.save_prospect(
-        replace(record, last_advice=Advice(decision.action, decision.rule, now))
-    )
+    """`/voicemail <name> @ <company>`, through the conversation a chat request meets."""
+    reply = await Conversation(store, clock=lambda: now).ask(_actor(rep_id), _who(key), Facts())
+    assert reply.tone is Tone.DECISION
 
 
 async def check_in_request(store: Store, rep_id: str, key: str, now: datetime) -> None:
-    record = await store.get_prospect(TENANT, rep_id, key)
-    assert record is not None
-    rep = await store.get_rep(TENANT, rep_id)
-    assert rep is not None
-    team = await store.get_team(TENANT, rep.team)
-    updated, check_in = apply_check_in(
-        record, Outcome.NO_ANSWER, now, rep=rep, team=team, key=uuid4().hex
+    """`/voicemail log <name> @ <company> no-answer`, likewise."""
+    conversation = Conversation(store, clock=lambda: now)
+    reply = await conversation.log_outcome(
+        _actor(rep_id), _who(key), Outcome.NO_ANSWER, "", uuid4().hex
     )
-    assert await store.record_check_in(updated, check_in)
-    await store.save_rep(rep)
+    assert reply.tone is Tone.DONE
+
+
+def _actor(rep_id: str) -> Actor:
+    return Actor(platform=Platform.SLACK, tenant=TENANT, user_id=rep_id)
+
+
+def _who(key: str) -> ProspectRef:
+    name, company = key.split("@", 1)  # the bench's keys are its names, case-folded
+    return ProspectRef(name, company)
 
 
 def end_of_local_day(rep: RepProfile, now: datetime) -> datetime:
