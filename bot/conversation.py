@@ -128,19 +128,24 @@ class Conversation:
 
     async def profile(self, actor: Actor) -> RepProfile:
         """The stored profile, with gaps filled from the chat platform's profile."""
+        return (await self._profile_and_news(actor))[0]
+
+    async def _profile_and_news(self, actor: Actor) -> tuple[RepProfile, bool]:
+        """The profile, and whether it differs from the stored one (so it is worth saving)."""
         stored = await self.store.get_rep(actor.tenant, actor.user_id)
         rep = stored or RepProfile(actor.tenant, actor.user_id)
-        return replace(
+        merged = replace(
             rep,
             name=rep.name or actor.display_name,
             timezone=rep.timezone or actor.timezone,
             phone=rep.phone or actor.phone or "",
             role=actor.role,
         )
+        return merged, merged != stored
 
     async def ask(self, actor: Actor, who: ProspectRef, facts: Facts) -> Reply:
         now = self.clock()
-        rep = await self.profile(actor)
+        rep, news = await self._profile_and_news(actor)
         team = await self.store.get_team(actor.tenant, rep.team)
         record = _with_facts(await self._prospect(actor, who), facts)
         decision = decide(
@@ -152,7 +157,8 @@ class Conversation:
             settings=team.settings,
         )
         record = replace(record, last_advice=Advice(decision.action, decision.rule, now))
-        await self.store.save_rep(rep)
+        if news:
+            await self.store.save_rep(rep)
         await self.store.save_prospect(record)
         log.info(
             "decision",
@@ -187,7 +193,7 @@ class Conversation:
         self, actor: Actor, record: ProspectRecord, outcome: Outcome, note: str, key: str
     ) -> Reply:
         now = self.clock()
-        rep = await self.profile(actor)
+        rep, news = await self._profile_and_news(actor)
         team = await self.store.get_team(actor.tenant, rep.team)
         updated, check_in = apply_check_in(
             record, outcome, now, rep=rep, team=team, note=note, key=key
@@ -197,7 +203,8 @@ class Conversation:
         if not await self.store.record_check_in(updated, check_in):
             current = await self.store.get_prospect(actor.tenant, actor.user_id, record.key)
             return replies.already_logged_reply(current or record, zone, today)
-        await self.store.save_rep(rep)
+        if news:
+            await self.store.save_rep(rep)
         log.info("check_in", extra={"tenant": actor.tenant, "outcome": outcome.value})
         return replies.check_in_reply(updated, check_in, zone, today)
 
