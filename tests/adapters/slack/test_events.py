@@ -149,3 +149,11 @@ async def test_slash_command_and_check_in_on_redis(redis_bot: Bot) -> None:
     assert "Already logged" in replies[2]["blocks"][0]["text"]["text"]
     key = left_it["value"].split("|", 2)[2]
     assert len(await redis_bot.services.store.prospect_log("T1", "U1", key)) == 1
+
+
+async def test_a_failure_after_the_ack_leaves_the_rep_an_apology(bot: Bot) -> None:
+    await bot.services.store.close()  # the store is gone: the conversation cannot answer
+    message = await ask(bot)
+    assert message["response_type"] == "ephemeral"
+    assert message["text"].startswith("Sorry, something went wrong on my side")
+    assert "blocks" not in message or not message["blocks"]
