@@ -161,6 +161,10 @@ class Keys:
         return self.key(tenant, "doc", kind, key)
 
 
+MAX_CONNECTIONS = 64
+POOL_TIMEOUT_S = 10
+
+
 class RedisStore:
     def __init__(self, client: redis.asyncio.Redis, prefix: str = "vc") -> None:
         self.client = client
@@ -172,7 +176,12 @@ class RedisStore:
 
     @classmethod
     async def open(cls, url: str, prefix: str = "vc") -> RedisStore:
-        store = cls(redis.asyncio.Redis.from_url(url, decode_responses=True), prefix)
+        # A blocking pool: under a burst, requests wait for a connection instead of failing
+        # with MaxConnectionsError (which a rep would see as an apology).
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            url, decode_responses=True, max_connections=MAX_CONNECTIONS, timeout=POOL_TIMEOUT_S
+        )
+        store = cls(redis.asyncio.Redis(connection_pool=pool), prefix)
         await store.ping()
         return store
 
