@@ -33,6 +33,7 @@ from adapters.slack.modal import (
     form_values,
     slack_errors,
 )
+from adapters.slack.responses import Respond, ResponseUrls
 from bot import replies
 from bot.server import ChannelStatus, Services
 from bot.types import Actor, ButtonPress, Reply, Request
@@ -47,8 +48,6 @@ API_TIMEOUT_SECONDS = 10
 RESPOND_TIMEOUT_SECONDS = 10.0
 APOLOGY = "Sorry, something went wrong on my side and nothing was saved. Please try again."
 BOLT_APP = web.AppKey("slack_bolt_app", object)
-
-Respond = Callable[..., Awaitable[Any]]
 
 
 def mount(app: web.Application, services: Services) -> ChannelStatus:
@@ -66,7 +65,9 @@ def mount(app: web.Application, services: Services) -> ChannelStatus:
             f"SLACK_CLIENT_SECRET for OAuth; SLACK_APP_TOKEN, SLACK_BOT_TOKEN for Socket Mode)"
             f"{notes}",
         )
-    bolt = build_bolt_app(config, services)
+    urls = ResponseUrls()
+    app.on_cleanup.append(urls.close)
+    bolt = build_bolt_app(config, services, urls=urls)
     app[BOLT_APP] = bolt
     if config.mode == SOCKET_MODE:
         token = config.app_token or ""
@@ -109,7 +110,10 @@ def events_handler(bolt: Any) -> Callable[[web.Request], Awaitable[web.StreamRes
 
 
 def build_bolt_app(
-    config: SlackConfig, services: Services, profiles: ProfileCache | None = None
+    config: SlackConfig,
+    services: Services,
+    profiles: ProfileCache | None = None,
+    urls: ResponseUrls | None = None,
 ) -> Any:
     oauth = config.mode == OAUTH
     bolt_log = modes.quiet_logger("voicemail_coach.slack.bolt")
@@ -137,7 +141,7 @@ def build_bolt_app(
         # Registered first, so they answer app_uninstalled and tokens_revoked: they delete the
         # workspace's installation and bot from the store (which logs it).
         bolt.enable_token_revocation_listeners()
-    channel = SlackChannel(services, profiles or ProfileCache())
+    channel = SlackChannel(services, profiles or ProfileCache(), urls or ResponseUrls())
     bolt.command(COMMAND)(channel.on_command)
     bolt.action(CHECK_IN_ACTION)(channel.on_check_in)
     bolt.view(CALLBACK_ID)(channel.on_decision_submitted)
@@ -168,15 +172,17 @@ def tenant_of(context: Any) -> str:
 class SlackChannel:
     """The listeners. Bolt passes arguments by name: ack, command, action, context, ..."""
 
-    def __init__(self, services: Services, profiles: ProfileCache) -> None:
+    def __init__(self, services: Services, profiles: ProfileCache, urls: ResponseUrls) -> None:
         self.conversation = services.conversation
         self.profiles = profiles
+        self.urls = urls
 
     async def on_command(
         self, ack: Any, command: dict[str, Any], context: Any, respond: Respond, client: Any
     ) -> None:
         await ack()
         tenant, user_id = tenant_of(context), str(context.user_id or "")
+        respond = self.urls.respond_for(command.get("response_url"), fallback=respond)
         text = str(command.get("text") or "")
         if not text.strip():  # bare /voicemail: the form; `help` and the rest stay text
             await self._open_decision_form(command, respond, client, tenant, user_id)
@@ -197,9 +203,16 @@ class SlackChannel:
         )
 
     async def on_check_in(
-        self, ack: Any, action: dict[str, Any], context: Any, respond: Respond, client: Any
+        self,
+        ack: Any,
+        action: dict[str, Any],
+        body: dict[str, Any],
+        context: Any,
+        respond: Respond,
+        client: Any,
     ) -> None:
         await ack()
+        respond = self.urls.respond_for(body.get("response_url"), fallback=respond)
         press = ButtonPress(
             neutral_action_id(str(action.get("action_id") or "")), str(action.get("value") or "")
         )
