@@ -1,0 +1,1274 @@
+"""The `/voicemail` slash command over HTTP: our service against a bare slack-bolt ack, on loopback.
+
+    .venv/bin/python bench/slack_http.py [--rate 200 --seconds 10 --max-rate 2000 ...]
+
+Starts three subprocesses, all on 127.0.0.1:
+  - a fake Slack (aiohttp): the Web API methods answer ok:true (users.info with a profile),
+    and POST /respond/<id> is the response_url, which records when each answer arrived;
+  - the service, `voicemail-coach serve`, on Redis under a key prefix of its own (deleted at
+    the end), its Slack Web API pointed at the fake;
+  - the floor: a slack_bolt AsyncApp with the same signing secret and one `/voicemail` listener
+    that only acks, behind the same bolt aiohttp adapter (to_bolt_request, async_dispatch,
+    to_aiohttp_response), also with process_before_response=False.
+
+This process is the load generator: signed, form-encoded `/voicemail <name> @ <company> referred
+by <someone>` slash commands, as Slack sends them, over keep-alive HTTP/1.1 connections
+written with a bare asyncio protocol (cheaper than an HTTP client library on a small machine),
+with its garbage collector off while it times. Bodies and signatures are made before each run,
+outside the timed path. Teams, users and prospect names vary, so the store sees distinct keys;
+each user is seen once in a warm-up first (as reps who use the bot daily would be: the service
+caches users.info for an hour).
+
+1. Fixed rate, open loop: request i is due at start + i/rate and is sent then, whether or not
+   earlier ones have been answered. Latency is from the moment a request was due to its HTTP
+   answer (the ack), so a server or load generator falling behind shows up in it (no
+   coordinated omission); "lag" is how late the load generator sent. End to end (service only)
+   is from the moment a request was due to the moment its response_url answer reached the fake
+   Slack; both processes read the same system-wide monotonic clock. --repeats runs a target,
+   the two taking turns; the summary takes each target's run with the median p99.
+2. Highest sustained rate, open loop: steps of --step-seconds, the rate multiplied by
+   --step-factor from --rate up to --max-rate, stopping at the first step that fails, then
+   bisecting --refine times between the last step that passed and the first that failed. A
+   step passes when every request got a 200, p99 <= --p99-bound ms, the achieved rate (answers
+   over the step's duration) is at least 95% of the offered rate, and, for the service, every
+   response_url answer had arrived --grace seconds after the last ack (no backlog of work left)
+   and none was an apology.
+3. Capacity, closed loop: --clients connections each send their next request as soon as the
+   last is answered, for --closed-seconds. Work done is acks a second for the floor and
+   response_url answers a second for the service (arrived within the window, apologies not
+   counted), whose acks can run ahead of its work.
+
+Each row shows the CPU used (percent of one CPU) by the server under test, this process, the
+fake Slack and Redis (INFO cpu). By default the server under test is pinned to the last CPU and
+this process and the fake Slack to the others (Redis is not ours to pin); --no-pin leaves
+placement to the kernel.
+
+slack-bolt (with process_before_response=False) looks for the listener's ack() every 10 ms
+(slack_bolt/listener/asyncio_runner.py), so an ack takes about 10-12 ms here however fast the
+listener is, and the service's response_url answer often arrives before its own ack.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path, and bench/policy.py would shadow
+# the `policy` package; put the project root first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import math
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+from urllib.parse import urlencode
+from uuid import uuid4
+
+import aiohttp
+import redis.asyncio
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-signing-secret"
+TOKEN = "xoxb-bench"
+COMMAND = "/voicemail"
+EVENTS_PATH = "/slack/events"
+HOST = "127.0.0.1"
+TARGET_P99_MS = 50.0
+TARGET_SHARE = 0.70  # of the floor's highest sustained rate
+ACHIEVED_SHARE = 0.95  # of the offered rate, for a step to pass
+SEED = 2026
+
+TEAMS = 10
+USERS_PER_TEAM = 20
+FIRST_NAMES = ("Jane", "Zoë", "Ana María", "Li", "Oluwaseun", "Jean-Luc", "Siobhán", "Raj")
+LAST_NAMES = ("Doe", "Ñúñez", "de la Cruz", "Wang", "Adeyemi", "Picard", "O'Brien", "Patel")
+COMPANIES = ("Acme", "Globex Corporation", "Initech", "Umbrella Holdings", "Hooli", "Soylent")
+REFERRERS = ("Tom", "Tom", "Tom Ruiz", "Priya Raman", "Sam")
+
+
+# The fake Slack (a subprocess)
+
+
+@dataclass
+class FakeSlack:
+    """Web API calls by method; response_url arrivals by run tag, with apologies apart."""
+
+    apology: str
+    calls: Counter[str] = field(default_factory=Counter)
+    arrivals: dict[str, dict[int, float]] = field(default_factory=dict)
+    apologies: dict[str, list[int]] = field(default_factory=dict)
+    samples: dict[str, str] = field(default_factory=dict)
+
+
+def fake_answer(method: str, args: dict[str, Any]) -> dict[str, Any]:
+    if method == "auth.test":
+        return {"ok": True, "team_id": "TBENCH", "user_id": "UBOT", "bot_id": "BBOT", "team": "b"}
+    if method == "users.info":
+        user = str(args.get("user") or "")
+        return {
+            "ok": True,
+            "user": {
+                "id": user,
+                "name": "rep",
+                "real_name": f"Rep {user}",
+                "tz": "America/New_York",
+                "is_admin": False,
+                "is_owner": False,
+                "profile": {"real_name": f"Rep {user}", "phone": "+1 555 010 0199"},
+            },
+        }
+    if method == "conversations.open":
+        return {"ok": True, "channel": {"id": "D1"}}
+    if method in ("chat.postMessage", "chat.postEphemeral"):
+        return {"ok": True, "channel": "D1", "ts": "1.000001"}
+    return {"ok": True}
+
+
+def fake_slack_app(state: FakeSlack) -> web.Application:
+    async def api(request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            args |= await request.json()
+        elif request.method == "POST":
+            args |= dict(await request.post())
+        state.calls[method] += 1
+        return web.json_response(fake_answer(method, args))
+
+    async def respond(request: web.Request) -> web.Response:
+        arrived = time.monotonic()
+        tag, _, number = request.match_info["id"].rpartition(".")
+        body = await request.json()
+        state.arrivals.setdefault(tag, {})[int(number)] = arrived
+        text = str(body.get("text") or "")
+        if text == state.apology:
+            state.apologies.setdefault(tag, []).append(int(number))
+        else:
+            state.samples.setdefault(tag, text)
+        return web.Response(text="ok")
+
+    async def count(request: web.Request) -> web.Response:
+        return web.json_response(len(state.arrivals.get(request.query["tag"], {})))
+
+    async def stats(request: web.Request) -> web.Response:
+        tag = request.query["tag"]
+        arrivals = state.arrivals.pop(tag, {})
+        return web.json_response(
+            {
+                "arrivals": [[number, at] for number, at in arrivals.items()],
+                "apologies": state.apologies.pop(tag, []),
+                "sample": state.samples.pop(tag, ""),
+                "calls": dict(state.calls),
+            }
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/api/{method}", api)
+    app.router.add_post("/respond/{id}", respond)
+    app.router.add_get("/_bench/count", count)
+    app.router.add_get("/_bench/stats", stats)
+    app.on_startup.append(_exit_with_parent)
+    return app
+
+
+def serve_fake_slack(port: int) -> None:
+    from adapters.slack.app import APOLOGY
+
+    web.run_app(fake_slack_app(FakeSlack(APOLOGY)), host=HOST, port=port, print=None)
+
+
+# The floor (a subprocess)
+
+
+def serve_floor(port: int, api_url: str) -> None:
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    bolt = AsyncApp(
+        signing_secret=SECRET,
+        client=AsyncWebClient(token=TOKEN, base_url=api_url),
+        process_before_response=False,
+    )
+
+    async def on_command(ack: Any) -> None:
+        await ack()
+
+    bolt.command(COMMAND)(on_command)
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await bolt.async_dispatch(bolt_request)
+        response: web.StreamResponse = await to_aiohttp_response(bolt_response)
+        return response
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "alive"})
+
+    app = web.Application()
+    app.router.add_post(EVENTS_PATH, events)
+    app.router.add_get("/healthz", healthz)
+    app.on_startup.append(_exit_with_parent)
+    web.run_app(app, host=HOST, port=port, print=None)
+
+
+async def _exit_with_parent(app: web.Application) -> None:
+    """Stop (SIGTERM to ourselves) if the bench that started us goes away without saying so."""
+    parent = os.getppid()
+
+    async def watch() -> None:
+        while os.getppid() == parent:
+            await asyncio.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    task = asyncio.get_running_loop().create_task(watch())
+    app[_WATCHER] = task
+
+
+_WATCHER = web.AppKey("bench_parent_watcher", asyncio.Task[None])
+
+
+# Subprocesses
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(f"    {line}" for line in text[-lines:])
+
+
+@contextlib.contextmanager
+def pinned(cpus: set[int] | None) -> Iterator[None]:
+    """Children started inside inherit this CPU set; ours is put back afterwards."""
+    if cpus is None:
+        yield
+        return
+    mine = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, mine)
+
+
+def spawn(
+    name: str, argv: list[str], env: dict[str, str], cpus: set[int] | None, logs: Path
+) -> Child:
+    log = logs / f"{name}.log"
+    with log.open("wb") as out, pinned(cpus):
+        process = subprocess.Popen(
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT
+        )
+    return Child(name, process, log)
+
+
+def complaints(log: Path) -> str:
+    """Warning and error events in a JSON-lines log, counted by event and error type."""
+    counts: Counter[str] = Counter()
+    with log.open(errors="replace") as lines:
+        for line in lines:
+            if '"level": "warning"' not in line and '"level": "error"' not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            error = record.get("error")
+            counts[f"{record.get('event')}" + (f" ({error})" if error else "")] += 1
+    return ", ".join(f"{event} x{count}" for event, count in counts.most_common())
+
+
+def stop(child: Child) -> None:
+    if child.process.poll() is not None:
+        return
+    child.process.send_signal(signal.SIGTERM)
+    try:
+        child.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        child.process.kill()
+        child.process.wait()
+
+
+async def wait_ready(session: aiohttp.ClientSession, child: Child, url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if child.process.poll() is not None:
+            raise RuntimeError(f"{child.name} exited ({child.process.returncode}):\n{child.tail()}")
+        with contextlib.suppress(aiohttp.ClientError, OSError):
+            async with session.get(url) as response:
+                if response.status == 200:
+                    return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{child.name} not ready at {url} after 30 s:\n{child.tail()}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+# The load generator: bare HTTP/1.1 over asyncio
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive connection, one request at a time; answers need a Content-Length."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[int] | None = None
+        self.closed = False
+        self.reusable = True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # asyncio sets TCP_NODELAY
+
+    def send(self, raw: bytes) -> asyncio.Future[int]:
+        assert self.transport is not None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(raw)
+        return self.waiter
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        lines = bytes(self.buffer[:end]).decode("latin-1").split("\r\n")
+        length: int | None = None
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "connection" and value.strip().lower() == "close":
+                self.reusable = False
+        if length is None:
+            self._fail(ConnectionError("an answer without Content-Length"))
+            return
+        if len(self.buffer) < end + 4 + length:
+            return
+        del self.buffer[: end + 4 + length]
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(int(lines[0].split(" ", 2)[1]))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc or ConnectionError("closed by the server"))
+
+    def _fail(self, error: Exception) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(error)
+        self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+class Pool:
+    """Idle connections are reused; new ones are opened up to `limit`, then requests queue."""
+
+    def __init__(self, port: int, limit: int) -> None:
+        self.port = port
+        self.limit = limit
+        self.idle: list[Connection] = []
+        self.opened = 0
+        self.queue: deque[asyncio.Future[Connection | None]] = deque()
+
+    async def open(self) -> Connection:
+        loop = asyncio.get_running_loop()
+        _, connection = await loop.create_connection(Connection, HOST, self.port)
+        return connection
+
+    async def prime(self, count: int) -> None:
+        count = min(count, self.limit)
+        self.idle.extend(await asyncio.gather(*(self.open() for _ in range(count))))
+        self.opened += count
+
+    async def acquire(self) -> Connection:
+        while self.idle:
+            connection = self.idle.pop()
+            if not connection.closed:
+                return connection
+            self.opened -= 1
+        if self.opened >= self.limit:
+            waiter: asyncio.Future[Connection | None] = asyncio.get_running_loop().create_future()
+            self.queue.append(waiter)
+            handed = await waiter
+            if handed is not None:
+                return handed
+        else:
+            self.opened += 1
+        try:
+            return await self.open()
+        except BaseException:
+            self.opened -= 1
+            raise
+
+    def release(self, connection: Connection, reuse: bool) -> None:
+        if reuse and connection.reusable and not connection.closed:
+            while self.queue:
+                waiter = self.queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(connection)
+                    return
+            self.idle.append(connection)
+            return
+        connection.close()
+        self.opened -= 1
+        while self.queue:
+            waiter = self.queue.popleft()
+            if not waiter.done():
+                self.opened += 1  # the waiter opens its own
+                waiter.set_result(None)
+                return
+
+    def close(self) -> None:
+        for connection in self.idle:
+            connection.close()
+        self.idle.clear()
+
+
+@dataclass
+class Shots:
+    """Ready-to-send requests of one run: raw HTTP bytes, each with its response_url number."""
+
+    tag: str
+    raw: list[bytes]
+
+
+class Generator:
+    """Signed slash commands for one target, with distinct teams, users and prospects."""
+
+    def __init__(self, port: int, respond_url: str) -> None:
+        self.port = port
+        self.respond_url = respond_url
+        self.verifier = SignatureVerifier(SECRET)
+        self.rng = random.Random(SEED)
+        self.users = [(team, user) for team in range(TEAMS) for user in range(USERS_PER_TEAM)]
+
+    def shots(self, tag: str, count: int, *, every_user: bool = False) -> Shots:
+        stamp = str(int(time.time()))
+        raw = []
+        for number in range(count):
+            if every_user:
+                team, user = self.users[number % len(self.users)]
+            else:
+                team, user = self.rng.choice(self.users)
+            body = self.body(tag, number, team, user)
+            signature = str(self.verifier.generate_signature(timestamp=stamp, body=body))
+            encoded = body.encode()
+            head = (
+                f"POST {EVENTS_PATH} HTTP/1.1\r\n"
+                f"Host: {HOST}:{self.port}\r\n"
+                "User-Agent: Slackbot 1.0 (+https://api.slack.com/robots)\r\n"
+                "Accept: application/json,*/*\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                f"Content-Length: {len(encoded)}\r\n"
+                f"X-Slack-Request-Timestamp: {stamp}\r\n"
+                f"X-Slack-Signature: {signature}\r\n"
+                "\r\n"
+            )
+            raw.append(head.encode() + encoded)
+        return Shots(tag, raw)
+
+    def body(self, tag: str, number: int, team: int, user: int) -> str:
+        rng = self.rng
+        text = (
+            f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)} @ {rng.choice(COMPANIES)} "
+            f"referred by {rng.choice(REFERRERS)}"
+        )
+        return urlencode(
+            {
+                "token": "bench-verification-token",
+                "team_id": f"TBENCH{team:02d}",
+                "team_domain": f"bench{team:02d}",
+                "channel_id": f"DBENCH{team:02d}{user:03d}",
+                "channel_name": "directmessage",
+                "user_id": f"UBENCH{team:02d}{user:03d}",
+                "user_name": f"rep{team:02d}{user:03d}",
+                "command": COMMAND,
+                "text": text,
+                "api_app_id": "ABENCH",
+                "is_enterprise_install": "false",
+                "response_url": f"{self.respond_url}/{tag}.{number}",
+                "trigger_id": f"{number}.{team}{user:03d}.{tag}",
+            }
+        )
+
+
+@dataclass
+class Fired:
+    """What came back from one open-loop run, per request, on the monotonic clock."""
+
+    due: list[float]
+    sent: list[float]
+    done: list[float]
+    status: list[int]  # 0: no answer in time; -1: connection error
+
+
+async def fire(port: int, shots: Shots, rate: float, connections: int, wait: float) -> Fired:
+    count = len(shots.raw)
+    fired = Fired([math.nan] * count, [math.nan] * count, [math.nan] * count, [0] * count)
+    pool = Pool(port, connections)
+    await pool.prime(16)
+
+    async def one(number: int) -> None:
+        try:
+            connection = await pool.acquire()
+        except OSError:
+            fired.status[number] = -1
+            return
+        fired.sent[number] = time.monotonic()
+        try:
+            status = await connection.send(shots.raw[number])
+        except asyncio.CancelledError:
+            pool.release(connection, reuse=False)
+            raise
+        except (OSError, ValueError):
+            fired.done[number] = time.monotonic()
+            fired.status[number] = -1
+            pool.release(connection, reuse=False)
+            return
+        fired.done[number] = time.monotonic()
+        fired.status[number] = status
+        pool.release(connection, reuse=True)
+
+    loop = asyncio.get_running_loop()
+    interval = 1.0 / rate
+    with collector_off():
+        start = time.monotonic() + 0.05
+        tasks = []
+        for number in range(count):
+            due = start + number * interval
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            fired.due[number] = due
+            tasks.append(loop.create_task(one(number)))
+        _, pending = await asyncio.wait(tasks, timeout=wait)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    pool.close()
+    return fired
+
+
+async def hammer(port: int, shots: Shots, clients: int, seconds: float) -> tuple[Fired, float]:
+    """Closed loop: `clients` connections, each sending its next request when the last is
+    answered, for `seconds` or until the shots run out. Returns what came back and the end."""
+    count = len(shots.raw)
+    fired = Fired([math.nan] * count, [math.nan] * count, [math.nan] * count, [0] * count)
+    pool = Pool(port, clients)
+    await pool.prime(clients)
+    connections = list(pool.idle)
+    taken = 0
+
+    async def client(connection: Connection) -> None:
+        nonlocal taken
+        while taken < count and time.monotonic() < end:
+            number, taken = taken, taken + 1
+            fired.due[number] = fired.sent[number] = time.monotonic()
+            try:
+                fired.status[number] = await connection.send(shots.raw[number])
+            except (OSError, ValueError):
+                fired.status[number] = -1
+            fired.done[number] = time.monotonic()
+            if connection.closed or not connection.reusable:
+                connection.close()
+                connection = await pool.open()
+        connection.close()
+
+    with collector_off():
+        end = time.monotonic() + seconds
+        await asyncio.wait_for(asyncio.gather(*(client(c) for c in connections)), seconds + 30)
+    return fired, min(end, max(d for d in fired.done if not math.isnan(d)))
+
+
+@contextlib.contextmanager
+def collector_off() -> Iterator[None]:
+    """No garbage collection in the load generator while it times requests."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+# Measuring
+
+
+@dataclass
+class Run:
+    target: str
+    offered: float
+    requests: int
+    ok: int
+    errors: int
+    statuses: str
+    achieved: float
+    p50_ms: float
+    p99_ms: float
+    lag_p99_ms: float
+    answers: int | None = None
+    answered_in_grace: int | None = None
+    apologies: int = 0
+    e2e_p50_ms: float = math.nan
+    e2e_p99_ms: float = math.nan
+    sample: str = ""
+    cpu: dict[str, float] = field(default_factory=dict)
+    why_failed: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.why_failed
+
+
+@dataclass
+class Capacity:
+    target: str
+    clients: int
+    seconds: float
+    requests: int
+    ok: int
+    errors: int
+    acks_per_second: float
+    p50_ms: float
+    p99_ms: float
+    ran_out: bool
+    cpu: dict[str, float]
+    answers: int | None = None
+    answers_per_second: float = math.nan
+    apologies: int = 0
+
+    @property
+    def throughput(self) -> float:
+        """Work done a second: the acks for the floor, the response_url answers for the service."""
+        return self.acks_per_second if self.answers is None else self.answers_per_second
+
+    HEADER = (
+        f"  {'target':<8}{'clients':>8}{'window s':>9}{'acks/s':>9}{'answers/s':>10}"
+        f"{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}{'answers':>14}{'apologies':>10}"
+        f"  {'cpu% srv/gen/fake/redis':>23}"
+    )
+
+    def row(self) -> str:
+        answered = "" if self.answers is None else f"{self.answers}/{self.requests}"
+        apologies = "" if self.answers is None else f"{self.apologies}"
+        note = "  (ran out of prepared requests: raise --closed-requests)" if self.ran_out else ""
+        return (
+            f"  {self.target:<8}{self.clients:>8}{self.seconds:>9.2f}{self.acks_per_second:>9.1f}"
+            f"{_ms(self.answers_per_second):>10}{_ms(self.p50_ms):>8}{_ms(self.p99_ms):>8}"
+            f"{self.errors:>7}{answered:>14}{apologies:>10}"
+            f"  {cpu_column(self.cpu, self.target):>23}{note}"
+        )
+
+
+def cpu_column(cpu: dict[str, float], target: str) -> str:
+    return "/".join(
+        "-" if math.isnan(share) else f"{share:.0f}"
+        for share in (cpu.get(name, math.nan) for name in (target, "load", "fake", "redis"))
+    )
+
+
+def median_run(runs: list[Run]) -> Run:
+    """The run with the median p99 (the lower middle one of an even number)."""
+    ordered = sorted(runs, key=lambda run: (run.errors, run.p99_ms))
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def percentile(values: Sequence[float], q: int) -> float:
+    if not values:
+        return math.nan
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+class Cpu:
+    """CPU seconds used so far by our subprocesses, this process and Redis (INFO cpu)."""
+
+    def __init__(self, pids: dict[str, int], redis_url: str) -> None:
+        self.pids = pids
+        self.redis = redis.asyncio.Redis.from_url(redis_url)
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    async def read(self) -> dict[str, float]:
+        used = {name: self.process(pid) for name, pid in self.pids.items()}
+        times = os.times()
+        used["load"] = times.user + times.system
+        try:
+            info = await self.redis.info("cpu")
+            used["redis"] = float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+        except (redis.RedisError, KeyError, ValueError):
+            used["redis"] = math.nan
+        used["wall"] = time.monotonic()
+        return used
+
+    def process(self, pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return math.nan
+        return (int(fields[11]) + int(fields[12])) / self.tick
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+def cpu_share(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Percent of one CPU each used between two readings."""
+    wall = after["wall"] - before["wall"]
+    return {name: 100 * (after[name] - before[name]) / wall for name in before if name != "wall"}
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, fake_url: str, cpu: Cpu) -> None:
+        self.args = args
+        self.fake_url = fake_url
+        self.cpu = cpu
+        self.session: aiohttp.ClientSession | None = None
+        self.calls: dict[str, int] = {}
+
+    async def run(
+        self, target: str, generator: Generator, rate: float, seconds: float, tag: str
+    ) -> Run:
+        """One open-loop run; for the service, also wait for (and time) the response_url posts."""
+        count = max(1, round(rate * seconds))
+        shots = generator.shots(tag, count)
+        cpu_before = await self.cpu.read()
+        fired = await fire(generator.port, shots, rate, self.args.connections, seconds + 10)
+        ok = [n for n in range(count) if fired.status[n] == 200]
+        latencies = sorted(1000 * (fired.done[n] - fired.due[n]) for n in ok)
+        lags = sorted(
+            1000 * (s - d) for s, d in zip(fired.sent, fired.due, strict=True) if not math.isnan(s)
+        )
+        finished = [fired.done[n] for n in ok]
+        span = (max(finished) - fired.due[0]) if finished else math.inf
+        statuses = Counter(fired.status)
+        run = Run(
+            target=target,
+            offered=rate,
+            requests=count,
+            ok=len(ok),
+            errors=count - len(ok),
+            statuses=", ".join(
+                f"{_status_name(s)} x{n}" for s, n in sorted(statuses.items()) if s != 200
+            ),
+            achieved=len(ok) / span,
+            p50_ms=percentile(latencies, 50),
+            p99_ms=percentile(latencies, 99),
+            lag_p99_ms=percentile(lags, 99),
+        )
+        if target == "service":
+            last_ack = max(finished) if finished else time.monotonic()
+            await self.collect_answers(run, tag, fired, set(ok), last_ack)
+        else:
+            await asyncio.sleep(max(0.0, max(finished, default=0.0) - time.monotonic()))
+        run.cpu = cpu_share(cpu_before, await self.cpu.read())
+        self.judge(run)
+        return run
+
+    async def collect_answers(
+        self, run: Run, tag: str, fired: Fired, ok: set[int], last_ack: float
+    ) -> None:
+        await asyncio.sleep(max(0.0, last_ack + self.args.grace - time.monotonic()))
+        run.answered_in_grace = await self.count(tag)
+        arrivals, apologies, run.sample = await self.drain(tag, len(ok))
+        run.apologies = len(apologies)
+        run.answers = sum(1 for number in arrivals if number in ok)
+        e2e = sorted(1000 * (at - fired.due[number]) for number, at in arrivals.items())
+        run.e2e_p50_ms = percentile(e2e, 50)
+        run.e2e_p99_ms = percentile(e2e, 99)
+
+    async def drain(self, tag: str, expected: int) -> tuple[dict[int, float], set[int], str]:
+        """Wait for a run's answers (all of them, or 3 s without progress), then take them."""
+        seen, since = await self.count(tag), time.monotonic()
+        deadline = time.monotonic() + 120
+        while seen < expected and time.monotonic() - since < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.25)
+            now_seen = await self.count(tag)
+            if now_seen != seen:
+                seen, since = now_seen, time.monotonic()
+        stats = await self.get(f"/_bench/stats?tag={tag}")
+        self.calls = {str(k): int(v) for k, v in stats["calls"].items()}
+        arrivals = {int(number): float(at) for number, at in stats["arrivals"]}
+        return arrivals, {int(number) for number in stats["apologies"]}, str(stats["sample"])
+
+    async def capacity(self, target: str, generator: Generator) -> Capacity:
+        """Closed loop: what `--clients` back-to-back clients get through in --step-seconds."""
+        args = self.args
+        tag = f"{target[0]}c"
+        shots = generator.shots(tag, args.closed_requests)
+        cpu_before = await self.cpu.read()
+        fired, end = await hammer(generator.port, shots, args.clients, args.closed_seconds)
+        cpu = cpu_share(cpu_before, await self.cpu.read())
+        start = fired.due[0]
+        window = end - start
+        sent = [n for n in range(len(shots.raw)) if not math.isnan(fired.due[n])]
+        ok = [n for n in sent if fired.status[n] == 200 and fired.done[n] <= end]
+        latencies = sorted(1000 * (fired.done[n] - fired.sent[n]) for n in ok)
+        capacity = Capacity(
+            target=target,
+            clients=args.clients,
+            seconds=window,
+            requests=len(sent),
+            ok=len(ok),
+            errors=sum(1 for n in sent if fired.status[n] != 200),
+            acks_per_second=len(ok) / window,
+            p50_ms=percentile(latencies, 50),
+            p99_ms=percentile(latencies, 99),
+            ran_out=len(sent) == len(shots.raw),
+            cpu=cpu,
+        )
+        if target == "service":
+            arrivals, apologies, _ = await self.drain(tag, len(sent))
+            capacity.answers_per_second = (
+                sum(1 for n, at in arrivals.items() if at <= end and n not in apologies) / window
+            )
+            capacity.answers = len(arrivals)
+            capacity.apologies = len(apologies)
+        print(capacity.row(), flush=True)
+        await asyncio.sleep(1.0)
+        return capacity
+
+    def judge(self, run: Run) -> None:
+        why = run.why_failed
+        if run.errors:
+            why.append(f"{run.errors} errors")
+        if not run.p99_ms <= self.args.p99_bound:
+            why.append(f"p99 > {self.args.p99_bound:g} ms")
+        if run.achieved < ACHIEVED_SHARE * run.offered:
+            why.append(f"achieved < {ACHIEVED_SHARE:.0%} of offered")
+        if run.answered_in_grace is not None and run.answered_in_grace < run.ok:
+            why.append(
+                f"{run.ok - run.answered_in_grace} answers pending after {self.args.grace:g} s"
+            )
+        if run.apologies:
+            why.append(f"{run.apologies} apologies")
+
+    async def count(self, tag: str) -> int:
+        return int(await self.get(f"/_bench/count?tag={tag}"))
+
+    async def get(self, path: str) -> Any:
+        assert self.session is not None
+        async with self.session.get(self.fake_url + path) as response:
+            response.raise_for_status()
+            return await response.json()
+
+    async def warm_up(self, target: str, generator: Generator, tag: str) -> None:
+        """Every user once at a gentle rate: auth.test, users.info, connections, code paths."""
+        users = len(generator.users)
+        shots = generator.shots(tag, users, every_user=True)
+        await fire(generator.port, shots, 100.0, self.args.connections, users / 100 + 10)
+        if target == "service":
+            deadline = time.monotonic() + 10
+            while await self.count(tag) < users and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            await self.get(f"/_bench/stats?tag={tag}")
+        await asyncio.sleep(0.5)
+
+    async def highest(self, target: str, generator: Generator) -> tuple[float | None, list[Run]]:
+        """Step the rate up until a step fails, then bisect between the last pass and that."""
+        args = self.args
+        runs: list[Run] = []
+        rates: list[float] = []
+        rate = float(args.rate)
+        while rate < args.max_rate:
+            rates.append(rate)
+            rate *= args.step_factor
+        rates.append(float(args.max_rate))
+        passed: float | None = None
+        failed: float | None = None
+        for number, rate in enumerate(rates):
+            run = await self.step(target, generator, rate, f"{target[0]}s{number}")
+            runs.append(run)
+            if not run.passed:
+                failed = rate
+                break
+            passed = rate
+        if failed is not None and passed is not None:
+            for number in range(args.refine):
+                rate = round((passed + failed) / 2)
+                if rate in (passed, failed):
+                    break
+                run = await self.step(target, generator, rate, f"{target[0]}r{number}")
+                runs.append(run)
+                if run.passed:
+                    passed = rate
+                else:
+                    failed = rate
+        return passed, runs
+
+    async def step(self, target: str, generator: Generator, rate: float, tag: str) -> Run:
+        run = await self.run(target, generator, rate, self.args.step_seconds, tag)
+        print(row(run), flush=True)
+        await asyncio.sleep(1.0)  # let the server settle (and finish what it had queued)
+        return run
+
+
+def _status_name(status: int) -> str:
+    return {0: "timeout", -1: "connection error"}.get(status, f"HTTP {status}")
+
+
+# Printing
+
+
+HEADER = (
+    f"  {'target':<8}{'offered':>8}{'achieved':>9}{'ok/sent':>13}{'p50 ms':>8}{'p99 ms':>8}"
+    f"{'lag p99':>8}{'answers':>9}{'e2e p50':>8}{'e2e p99':>8}"
+    f"  {'cpu% srv/gen/fake/redis':>23}  verdict"
+)
+
+
+def row(run: Run) -> str:
+    answers = "" if run.answers is None else f"{run.answers}"
+    verdict = "pass" if run.passed else "FAIL: " + "; ".join(run.why_failed)
+    cpu = cpu_column(run.cpu, run.target)
+    return (
+        f"  {run.target:<8}{run.offered:>8.0f}{run.achieved:>9.1f}"
+        f"{f'{run.ok}/{run.requests}':>13}{_ms(run.p50_ms):>8}{_ms(run.p99_ms):>8}"
+        f"{_ms(run.lag_p99_ms):>8}{answers:>9}{_ms(run.e2e_p50_ms):>8}{_ms(run.e2e_p99_ms):>8}"
+        f"  {cpu:>23}  {verdict}"
+    )
+
+
+def _ms(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.1f}"
+
+
+def _rate(value: float | None, runs: list[Run], max_rate: float) -> str:
+    if value is None:
+        return f"< {runs[0].offered:.0f} req/s (the first step failed)" if runs else "n/a"
+    return f">= {value:.0f} req/s (the cap)" if value >= max_rate else f"{value:.0f} req/s"
+
+
+# Running
+
+
+async def delete_prefix(url: str, prefix: str) -> int:
+    client = redis.asyncio.Redis.from_url(url)
+    deleted = 0
+    try:
+        batch: list[bytes] = []
+        async for key in client.scan_iter(match=f"{prefix}:*", count=5_000):
+            batch.append(key)
+            if len(batch) >= 5_000:
+                deleted += await client.unlink(*batch)
+                batch.clear()
+        if batch:
+            deleted += await client.unlink(*batch)
+    finally:
+        await client.aclose()
+    return deleted
+
+
+async def check_redis(url: str) -> None:
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+def placement(pin: bool) -> tuple[set[int] | None, set[int] | None, str]:
+    """CPUs for the server under test and for everything else of ours."""
+    if not pin or not hasattr(os, "sched_getaffinity"):
+        return None, None, "not pinned"
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None, None, f"not pinned (one CPU: {cpus})"
+    server, rest = {cpus[-1]}, set(cpus[:-1])
+    return (
+        server,
+        rest,
+        f"server under test on CPU {cpus[-1]}, load generator and fake Slack on CPU "
+        f"{','.join(map(str, sorted(rest)))}, Redis unpinned",
+    )
+
+
+async def bench(args: argparse.Namespace) -> int:
+    await check_redis(args.redis_url)
+    prefix = f"vcbench-http:{uuid4().hex}"
+    server_cpus, driver_cpus, where = placement(args.pin)
+    if driver_cpus is not None:
+        os.sched_setaffinity(0, driver_cpus)
+    fake_port, service_port, floor_port = free_port(), free_port(), free_port()
+    fake_url = f"http://{HOST}:{fake_port}"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_APP_TOKEN")
+    }
+    env |= {
+        "REDIS_URL": args.redis_url,
+        "VOICEMAIL_COACH_REDIS_PREFIX": prefix,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_API_URL": f"{fake_url}/api/",
+    }
+    me = [sys.executable, str(Path(__file__).resolve())]
+    serve = Path(sys.executable).with_name("voicemail-coach")
+    children: list[Child] = []
+    with tempfile.TemporaryDirectory(prefix="vc-bench-http-") as directory:
+        logs = Path(directory)
+        try:
+            children.append(
+                spawn(
+                    "fake-slack",
+                    [*me, "--role", "fake-slack", "--port", str(fake_port)],
+                    env,
+                    driver_cpus,
+                    logs,
+                )
+            )
+            children.append(
+                spawn(
+                    "service",
+                    [str(serve), "serve", "--host", HOST, "--port", str(service_port)],
+                    env,
+                    server_cpus,
+                    logs,
+                )
+            )
+            children.append(
+                spawn(
+                    "floor",
+                    [
+                        *me,
+                        "--role",
+                        "floor",
+                        "--port",
+                        str(floor_port),
+                        "--api-url",
+                        env["SLACK_API_URL"],
+                    ],
+                    env,
+                    server_cpus,
+                    logs,
+                )
+            )
+            async with aiohttp.ClientSession() as session:
+                fake, service, floor = children
+                await wait_ready(session, fake, f"{fake_url}/_bench/count?tag=ready")
+                await wait_ready(session, service, f"http://{HOST}:{service_port}/readyz")
+                await wait_ready(session, floor, f"http://{HOST}:{floor_port}/healthz")
+                pids = {child.name: child.process.pid for child in children}
+                cpu = Cpu({"fake": pids["fake-slack"], **pids}, args.redis_url)
+                try:
+                    runner = Bench(args, fake_url, cpu)
+                    runner.session = session
+                    return await measure(args, runner, service_port, floor_port, fake_url, where)
+                finally:
+                    await cpu.close()
+        except Exception:
+            for child in children:
+                print(f"\n{child.name} log (last lines):\n{child.tail()}", file=sys.stderr)
+            raise
+        finally:
+            for child in reversed(children):
+                stop(child)
+            deleted = await delete_prefix(args.redis_url, prefix)
+            print(f"\nstopped {len(children)} subprocesses; cleaned up {deleted:,} Redis keys")
+            for child in children:
+                if child.name == "service":
+                    print(f"service log, warnings and errors: {complaints(child.log) or 'none'}")
+
+
+async def measure(
+    args: argparse.Namespace,
+    runner: Bench,
+    service_port: int,
+    floor_port: int,
+    fake_url: str,
+    where: str,
+) -> int:
+    generators = {
+        "floor": Generator(floor_port, f"{fake_url}/respond"),
+        "service": Generator(service_port, f"{fake_url}/respond"),
+    }
+    print(
+        f"voicemail-coach Slack HTTP benchmark: Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs, {where}"
+    )
+    print(
+        f"{TEAMS} teams x {USERS_PER_TEAM} users, a warm-up of one command per user per target; "
+        f"open loop, latency from when each request was due to its HTTP answer"
+    )
+    for target, generator in generators.items():
+        await runner.warm_up(target, generator, f"{target[0]}w")
+
+    print(
+        f"\nfixed rate: {args.rate:g} req/s for {args.seconds:g} s, {args.repeats} times each, "
+        f"taking turns"
+    )
+    print(HEADER)
+    repeats: dict[str, list[Run]] = {target: [] for target in generators}
+    for number in range(args.repeats):
+        for target, generator in generators.items():
+            run = await runner.run(
+                target, generator, args.rate, args.seconds, f"{target[0]}f{number}"
+            )
+            repeats[target].append(run)
+            print(row(run), flush=True)
+            await asyncio.sleep(1.0)
+    fixed = {target: median_run(runs) for target, runs in repeats.items()}
+
+    print(
+        f"\nhighest sustained rate: steps of {args.step_seconds:g} s from {args.rate:g} req/s "
+        f"x{args.step_factor:g} up to {args.max_rate:g}, then {args.refine} bisections; a step "
+        f"passes with no errors, p99 <= {args.p99_bound:g} ms, achieved >= "
+        f"{ACHIEVED_SHARE:.0%} of offered and (service) every answer posted within "
+        f"{args.grace:g} s of the last ack"
+    )
+    print(HEADER)
+    highest: dict[str, tuple[float | None, list[Run]]] = {}
+    for target, generator in generators.items():
+        highest[target] = await runner.highest(target, generator)
+
+    print(
+        f"\ncapacity, closed loop: {args.clients} clients on keep-alive connections, each sending "
+        f"its next request as soon as the last is answered, for {args.closed_seconds:g} s; work "
+        f"done is acks/s for the floor and, for the service, response_url answers/s that arrived "
+        f"within the window and were not apologies; latency here is from send to ack"
+    )
+    print(Capacity.HEADER)
+    capacity = {target: await runner.capacity(target, g) for target, g in generators.items()}
+
+    service, floor = fixed["service"], fixed["floor"]
+    (service_max, service_runs), (floor_max, floor_runs) = highest["service"], highest["floor"]
+    print()
+    for run in (service, floor):
+        p99s = " / ".join(f"{r.p99_ms:.1f}" for r in repeats[run.target])
+        print(
+            f"{run.target} at {run.offered:g} req/s (the run with the median p99 of "
+            f"{args.repeats}): p50 {run.p50_ms:.2f} ms, p99 {run.p99_ms:.2f} ms, achieved "
+            f"{run.achieved:.1f} req/s, {run.errors} errors"
+            + (f" ({run.statuses})" if run.statuses else "")
+            + f"; p99 of each run: {p99s} ms"
+        )
+    print(
+        f"service response_url answers: {service.answers} of {service.ok} acked requests "
+        f"({service.apologies} apologies); end to end p50 {service.e2e_p50_ms:.2f} ms, "
+        f"p99 {service.e2e_p99_ms:.2f} ms"
+    )
+    runs = repeats["service"]
+    print(
+        f"  over all {len(runs)} service runs at {args.rate:g} req/s: "
+        f"{sum(r.answers or 0 for r in runs)} answers of {sum(r.ok for r in runs)} acked "
+        f"requests, {sum(r.apologies for r in runs)} apologies; end-to-end p99 of each run: "
+        + " / ".join(f"{r.e2e_p99_ms:.1f}" for r in runs)
+        + " ms"
+    )
+    if service.sample:
+        print(f"  a sample answer: {service.sample.splitlines()[0][:100]!r}")
+    print(f"  fake Slack Web API calls: {runner.calls}")
+    print(
+        f"highest sustained: service {_rate(service_max, service_runs, args.max_rate)}, "
+        f"floor {_rate(floor_max, floor_runs, args.max_rate)}"
+    )
+    share = (service_max or 0.0) / floor_max if floor_max else math.nan
+    capped = floor_max is not None and floor_max >= args.max_rate
+    if capped and service_max is not None and service_max >= args.max_rate:
+        print("  service/floor: both reached --max-rate, raise it to tell them apart")
+    else:
+        print(
+            f"  service/floor = {share:.0%}"
+            + (" (the floor reached the cap, so this is an upper bound)" if capped else "")
+        )
+    service_work, floor_work = capacity["service"].throughput, capacity["floor"].throughput
+    work_share = service_work / floor_work if floor_work else math.nan
+    print(
+        f"capacity (closed loop, {args.clients} clients): service {service_work:.0f} answers/s "
+        f"({capacity['service'].acks_per_second:.0f} acks/s), floor {floor_work:.0f} acks/s; "
+        f"service/floor = {work_share:.0%}"
+    )
+    fast = service.p99_ms < TARGET_P99_MS and service.errors == 0
+    sustained = share >= TARGET_SHARE
+    enough = work_share >= TARGET_SHARE
+    print(
+        f"target: service p99 < {TARGET_P99_MS:g} ms at {args.rate:g} req/s: "
+        f"{'met' if fast else 'NOT MET'} ({service.p99_ms:.2f} ms, {service.errors} errors)"
+    )
+    print(
+        f"target: service >= {TARGET_SHARE:.0%} of the floor's throughput, closed-loop capacity: "
+        f"{'met' if enough else 'NOT MET'} ({work_share:.0%})"
+    )
+    print(
+        f"target: service >= {TARGET_SHARE:.0%} of the floor's throughput, highest rate with "
+        f"p99 <= {args.p99_bound:g} ms: {'met' if sustained else 'NOT MET'} ({share:.0%})"
+    )
+    return 0 if fast and enough and sustained else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rate", type=float, default=200.0, help="fixed rate, req/s (200)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="fixed-rate run length (10)")
+    parser.add_argument("--repeats", type=int, default=3, help="fixed-rate runs a target (3)")
+    parser.add_argument("--max-rate", type=float, default=2000.0, help="highest step (2000)")
+    parser.add_argument("--step-seconds", type=float, default=10.0, help="step length (10)")
+    parser.add_argument("--step-factor", type=float, default=1.5, help="rate growth a step (1.5)")
+    parser.add_argument("--refine", type=int, default=3, help="bisections after a failure (3)")
+    parser.add_argument("--p99-bound", type=float, default=TARGET_P99_MS, help="ms, a step")
+    parser.add_argument("--grace", type=float, default=2.0, help="s for answers after the acks")
+    parser.add_argument("--connections", type=int, default=256, help="most open connections")
+    parser.add_argument("--clients", type=int, default=64, help="closed-loop clients (64)")
+    parser.add_argument("--closed-seconds", type=float, default=5.0, help="closed-loop run (5)")
+    parser.add_argument(
+        "--closed-requests", type=int, default=30_000, help="most closed-loop requests a target"
+    )
+    parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin CPUs")
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    )
+    parser.add_argument("--role", choices=("fake-slack", "floor"), help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--api-url", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.role == "fake-slack":
+        serve_fake_slack(args.port)
+        return 0
+    if args.role == "floor":
+        serve_floor(args.port, args.api_url)
+        return 0
+    if args.rate <= 0 or args.max_rate < args.rate or args.step_factor <= 1 or args.repeats < 1:
+        parser.error("need 0 < --rate <= --max-rate, --step-factor > 1 and --repeats >= 1")
+    started = time.perf_counter()
+    code = asyncio.run(bench(args))
+    print(f"total {time.perf_counter() - started:.1f} s")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
