@@ -88,6 +88,7 @@ async def _freeze_startup_objects(_: web.Application) -> None:
 
 async def _close_store(app: web.Application) -> None:
     await app[SERVICES].store.close()
+    log.info("stopped", extra={"store": app[SERVICES].config.store_name})
 
 
 def serve(config: Config, host: str, port: int) -> None:

@@ -98,6 +98,7 @@ def test_serve_starts_with_no_configuration_and_stops_on_sigterm(tmp_path: Path)
         e for e in events if e["event"] == "store"
     ).items()
     assert (tmp_path / "voicemail-coach.db").exists()
+    assert events[-1]["event"] == "stopped"
 
 
 def test_the_access_log_keeps_the_path_but_not_the_query(tmp_path: Path) -> None:
