@@ -83,6 +83,8 @@ import redis.asyncio
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from bench._redis import delete_prefix
+
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench"
@@ -974,23 +976,6 @@ def _rate(value: float | None, runs: list[Run], max_rate: float) -> str:
 
 
 # Running
-
-
-async def delete_prefix(url: str, prefix: str) -> int:
-    client = redis.asyncio.Redis.from_url(url)
-    deleted = 0
-    try:
-        batch: list[bytes] = []
-        async for key in client.scan_iter(match=f"{prefix}:*", count=5_000):
-            batch.append(key)
-            if len(batch) >= 5_000:
-                deleted += await client.unlink(*batch)
-                batch.clear()
-        if batch:
-            deleted += await client.unlink(*batch)
-    finally:
-        await client.aclose()
-    return deleted
 
 
 async def check_redis(url: str) -> None:

@@ -39,8 +39,7 @@ from datetime import time as clock
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-import redis.asyncio
-
+from bench._redis import delete_prefix
 from bot.checkins import apply_check_in
 from bot.commands import Facts, ProspectRef
 from bot.conversation import Conversation
@@ -372,19 +371,6 @@ def table(rows: list[Row]) -> str:
 # Running
 
 
-async def delete_prefix(client: redis.asyncio.Redis, prefix: str) -> int:
-    deleted = 0
-    batch: list[str] = []
-    async for key in client.scan_iter(match=f"{prefix}:*", count=5_000):
-        batch.append(key)
-        if len(batch) >= 5_000:
-            deleted += await client.unlink(*batch)
-            batch.clear()
-    if batch:
-        deleted += await client.unlink(*batch)
-    return deleted
-
-
 async def run(reps: int, prospects: int, samples: int, redis_url: str) -> None:
     prefix = f"vcbench:{uuid4().hex}"
     with tempfile.TemporaryDirectory(prefix="vc-bench-") as directory:
@@ -404,7 +390,7 @@ async def run(reps: int, prospects: int, samples: int, redis_url: str) -> None:
             print(table(rows))
         finally:
             await sqlite.close()
-            print(f"\ncleaned up {await delete_prefix(shared.client, prefix):,} Redis keys")
+            print(f"\ncleaned up {await delete_prefix(redis_url, prefix):,} Redis keys")
             await shared.close()
 
 
