@@ -11,7 +11,9 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -75,49 +77,54 @@ def _wait_until_alive(url: str, process: subprocess.Popen[str]) -> None:
     pytest.fail(f"{url} did not answer within 20 s")
 
 
-def test_serve_starts_with_no_configuration_and_stops_on_sigterm(tmp_path: Path) -> None:
+@dataclass
+class Served:
+    """What a `voicemail-coach serve` run printed and how it ended."""
+
+    returncode: int
+    stderr: str
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stderr.splitlines() if line.startswith("{")]
+
+
+def serve_once(folder: Path, path: str, env: dict[str, str] | None = None) -> Served:
+    """Start the real service with no Slack or Redis settings, GET `path`, then SIGTERM it."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_URL"))}
-    env.pop("VOICEMAIL_COACH_DB", None)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_URL"))}
+    base.pop("VOICEMAIL_COACH_DB", None)
     process = subprocess.Popen(
         [str(VOICEMAIL_COACH), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
+        cwd=folder,
+        env=base | (env or {}),
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        _wait_until_alive(f"http://127.0.0.1:{port}/readyz", process)
+        _wait_until_alive(f"http://127.0.0.1:{port}{path}", process)
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=15)
     finally:
         process.kill()
-    assert process.returncode == 0
-    events = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
-    assert {"event": "store", "store": "sqlite"}.items() <= next(
-        e for e in events if e["event"] == "store"
-    ).items()
+    return Served(process.returncode, stderr)
+
+
+def test_serve_starts_with_no_configuration_and_stops_on_sigterm(tmp_path: Path) -> None:
+    served = serve_once(tmp_path, "/readyz")
+    assert served.returncode == 0
+    store = next(event for event in served.events if event["event"] == "store")
+    assert store["store"] == "sqlite"
     assert (tmp_path / "voicemail-coach.db").exists()
-    assert events[-1]["event"] == "stopped"
+    assert served.events[-1]["event"] == "stopped"
 
 
 def test_the_access_log_keeps_the_path_but_not_the_query(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_URL"))}
-    process = subprocess.Popen(
-        [str(VOICEMAIL_COACH), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path,
-        env=env | {"VOICEMAIL_COACH_DB": str(tmp_path / "coach.db")},
-        stderr=subprocess.PIPE,
-        text=True,
+    served = serve_once(
+        tmp_path,
+        "/healthz?code=secret-oauth-code",
+        env={"VOICEMAIL_COACH_DB": str(tmp_path / "coach.db")},
     )
-    try:
-        _wait_until_alive(f"http://127.0.0.1:{port}/healthz?code=secret-oauth-code", process)
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=15)
-    finally:
-        process.kill()
-    assert "secret-oauth-code" not in stderr
-    events = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
-    requests = [e for e in events if e["event"] == "http"]
+    assert "secret-oauth-code" not in served.stderr
+    requests = [event for event in served.events if event["event"] == "http"]
     assert {"method": "GET", "path": "/healthz", "status": 200}.items() <= requests[-1].items()
