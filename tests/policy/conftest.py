@@ -339,3 +339,31 @@ BAD_INPUTS: tuple[tuple[str, BadInput], ...] = (
     ("scripts-not-text", _bad("settings.scripts.final", 42)),
     ("settings-unknown", _bad("settings.colour", "blue")),
 )
+
+
+# The rule order of each playbook, as the spec's tables give it.
+SPEC_RULE_ORDER = {
+    "balanced": [
+        "paused",
+        "expected-reply",
+        "final-attempt",
+        "too-soon",
+        "open-followup",
+        "referral",
+        "new-in-role",
+        "long-silence",
+        "cold",
+        "default",
+    ],
+    "selective": ["paused", "expected-reply", "default"],
+    "referral-only": ["paused", "expected-reply", "referral", "cold", "default"],
+    "it-depends": [
+        "paused",
+        "expected-reply",
+        "too-soon",
+        "open-followup",
+        "new-prospect",
+        "long-silence",
+        "default",
+    ],
+}

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from bot.cli import run_decide_command, show_playbooks
 from policy import PLAYBOOKS
-from tests.policy.conftest import BAD_INPUTS, BadInput, changed, spec_example
+from tests.policy.conftest import BAD_INPUTS, SPEC_RULE_ORDER, BadInput, changed, spec_example
 
 COMMAND = Path(sys.executable).parent / "voicemail-coach"
 OUTPUT_KEYS = {
@@ -258,19 +258,9 @@ def test_installed_playbooks_command_lists_the_spec_rules() -> None:
     assert completed.returncode == 0
     sections = playbook_sections(completed.stdout)
     assert set(sections) == set(PLAYBOOKS)
-    for rule_id in (
-        "paused",
-        "expected-reply",
-        "final-attempt",
-        "too-soon",
-        "open-followup",
-        "referral",
-        "new-in-role",
-        "long-silence",
-        "cold",
-        "default",
-    ):
-        assert rule_id in sections["balanced"]
+    for name, rule_ids in SPEC_RULE_ORDER.items():
+        for rule_id in rule_ids:
+            assert rule_id in sections[name]
     assert "new-prospect" in sections["it-depends"]
     assert "new-prospect" not in sections["balanced"]
 

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from policy import PLAYBOOKS, Action, Decision, History, Relationship, ScriptKind
-from tests.policy.conftest import SECONDS_PER_VOICEMAIL, TODAY, decide_for, make_request
+from tests.policy.conftest import (
+    SECONDS_PER_VOICEMAIL,
+    SPEC_RULE_ORDER,
+    TODAY,
+    decide_for,
+    make_request,
+)
 
 STRANGER = Relationship.STRANGER
 REFERRED = Relationship.REFERRED
@@ -488,61 +494,16 @@ def assert_decision(decision: Decision, expected: Row) -> None:
     assert decision.seconds_saved == (SECONDS_PER_VOICEMAIL if no_message else 0)
 
 
-@pytest.mark.parametrize("expected", BALANCED)
-def test_balanced(expected: Row) -> None:
+EVERY_ROW = [
+    pytest.param(*case.values, id=f"{case.values[0].playbook}:{case.id}")
+    for table in (BALANCED, LIVE_ONLY, SELECTIVE, RAPPORT_SERIES, REFERRAL_ONLY, IT_DEPENDS)
+    for case in table
+]
+
+
+@pytest.mark.parametrize("expected", EVERY_ROW)
+def test_every_row_of_every_playbook(expected: Row) -> None:
     assert_decision(decide_for(playbook=expected.playbook, **expected.given), expected)
-
-
-@pytest.mark.parametrize("expected", LIVE_ONLY)
-def test_live_only(expected: Row) -> None:
-    assert_decision(decide_for(playbook=expected.playbook, **expected.given), expected)
-
-
-@pytest.mark.parametrize("expected", SELECTIVE)
-def test_selective(expected: Row) -> None:
-    assert_decision(decide_for(playbook=expected.playbook, **expected.given), expected)
-
-
-@pytest.mark.parametrize("expected", RAPPORT_SERIES)
-def test_rapport_series(expected: Row) -> None:
-    assert_decision(decide_for(playbook=expected.playbook, **expected.given), expected)
-
-
-@pytest.mark.parametrize("expected", REFERRAL_ONLY)
-def test_referral_only(expected: Row) -> None:
-    assert_decision(decide_for(playbook=expected.playbook, **expected.given), expected)
-
-
-@pytest.mark.parametrize("expected", IT_DEPENDS)
-def test_it_depends(expected: Row) -> None:
-    assert_decision(decide_for(playbook=expected.playbook, **expected.given), expected)
-
-
-SPEC_RULE_ORDER = {
-    "balanced": [
-        "paused",
-        "expected-reply",
-        "final-attempt",
-        "too-soon",
-        "open-followup",
-        "referral",
-        "new-in-role",
-        "long-silence",
-        "cold",
-        "default",
-    ],
-    "selective": ["paused", "expected-reply", "default"],
-    "referral-only": ["paused", "expected-reply", "referral", "cold", "default"],
-    "it-depends": [
-        "paused",
-        "expected-reply",
-        "too-soon",
-        "open-followup",
-        "new-prospect",
-        "long-silence",
-        "default",
-    ],
-}
 
 
 @pytest.mark.parametrize("name", sorted(SPEC_RULE_ORDER))
