@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -18,6 +18,9 @@ from policy import PLAYBOOKS, InvalidInput, decide
 from policy.inputs import parse_decide_input
 from policy.serialize import decision_to_json
 from policy.sources import SEED_TITLES, SEEDS
+
+if TYPE_CHECKING:
+    from bot.server import Tier
 
 EXIT_BAD_INPUT = 2
 # Channels add their own subcommands (console, serve's routes ...): bot/ never imports adapters/.
@@ -52,7 +55,21 @@ def _parser() -> argparse.ArgumentParser:
     run_serve = commands.add_parser("serve", help="run the service (Slack, Teams, health checks)")
     run_serve.add_argument("--host", default="0.0.0.0", help="address to listen on (0.0.0.0)")
     run_serve.add_argument("--port", type=int, help="port (PORT, else 3000)")
+    run_serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="only answer the chat platforms; `voicemail-coach worker` processes do the jobs "
+        "(needs REDIS_URL)",
+    )
     run_serve.set_defaults(run=_serve)
+
+    run_worker = commands.add_parser(
+        "worker",
+        help="only do the jobs the web tier queues (needs REDIS_URL); health checks on --port",
+    )
+    run_worker.add_argument("--host", default="0.0.0.0", help="address to listen on (0.0.0.0)")
+    run_worker.add_argument("--port", type=int, help="port (PORT, else 3000)")
+    run_worker.set_defaults(run=_worker)
 
     for plugin in entry_points(group=COMMAND_PLUGINS):
         plugin.load()(commands)
@@ -60,11 +77,28 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from bot.server import Tier
+
+    return _run_server(args, Tier.WEB if args.no_worker else Tier.ALL)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from bot.server import Tier
+
+    return _run_server(args, Tier.WORKER)
+
+
+def _run_server(args: argparse.Namespace, tier: Tier) -> int:
     from bot import logs, server
 
-    logs.configure()
     config = Config.from_env()
-    server.serve(config, args.host, args.port or config.port)
+    try:
+        server.check_tier(config, tier)
+    except server.TierError as error:
+        print(f"voicemail-coach: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    logs.configure()
+    server.serve(config, args.host, args.port or config.port, tier)
     return 0
 
 

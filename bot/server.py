@@ -1,17 +1,27 @@
-"""The one web server: health and readiness here, chat channels mounted by their adapters."""
+"""The one web server: health and readiness here, chat channels mounted by their adapters.
+
+One process can be the whole service (`serve`), only its web tier (`serve --no-worker`: it
+answers the platforms and queues their jobs), or only a worker (`worker`: it takes the jobs).
+Every tier mounts every channel: a channel registers its jobs in all of them and its routes
+only where the web is served.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from enum import Enum
 from importlib.metadata import entry_points
 
 from aiohttp import web
 
 from bot.config import Config
 from bot.conversation import Conversation
+from bot.jobs import Jobs
 from bot.logs import AccessLogger
 from bot.store import Store, open_store
 
@@ -21,11 +31,31 @@ log = logging.getLogger("voicemail_coach.server")
 CHANNEL_PLUGINS = "voicemail_coach.channels"
 
 
+class Tier(Enum):
+    ALL = "all"  # the chat routes, and a worker for their jobs
+    WEB = "web"  # the chat routes; other processes do the jobs
+    WORKER = "worker"  # only the jobs (and health checks)
+
+    @property
+    def serves_chat(self) -> bool:
+        return self is not Tier.WORKER
+
+    @property
+    def runs_jobs(self) -> bool:
+        return self is not Tier.WEB
+
+
+class TierError(Exception):
+    """A tier this configuration cannot run; the message says why and what to do."""
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
     config: Config
     store: Store
     conversation: Conversation
+    jobs: Jobs
+    tier: Tier = Tier.ALL
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,22 +69,57 @@ Mount = Callable[[web.Application, Services], ChannelStatus]
 SERVICES = web.AppKey("services", Services)
 
 
-async def create_app(config: Config, store: Store | None = None) -> web.Application:
+async def create_app(
+    config: Config, store: Store | None = None, tier: Tier = Tier.ALL
+) -> web.Application:
     """The application with every installed channel mounted; the store closes with it."""
+    check_tier(config, tier)
     store = store or await open_store(config)
-    services = Services(config=config, store=store, conversation=Conversation(store))
+    services = Services(
+        config=config,
+        store=store,
+        conversation=Conversation(store),
+        jobs=Jobs.open(config),
+        tier=tier,
+    )
     app = web.Application()
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    # Before the channels mount: cleanup contexts unwind in reverse, so the worker drains its
+    # jobs after the channels stop taking requests and before their HTTP sessions close.
+    app.cleanup_ctx.append(_run_jobs)
     for status in mount_channels(app, services):
         log.info(
             "channel", extra={"channel": status.name, "enabled": status.enabled, "why": status.why}
         )
     app.on_startup.append(_freeze_startup_objects)
     app.on_cleanup.append(_close_store)
-    log.info("store", extra={"store": config.store_name})
+    log.info("store", extra={"store": config.store_name, "tier": tier.value})
     return app
+
+
+def check_tier(config: Config, tier: Tier) -> None:
+    if tier is not Tier.ALL and not config.redis_url:
+        raise TierError(
+            f"a {tier.value}-only process needs REDIS_URL: without Redis the jobs stay in the "
+            "process that queued them, so run `voicemail-coach serve` alone"
+        )
+
+
+async def _run_jobs(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    await services.jobs.start()
+    stop = asyncio.Event()
+    worker = None
+    if services.tier.runs_jobs:
+        worker = asyncio.get_running_loop().create_task(services.jobs.consume(stop))
+    yield
+    stop.set()
+    if worker is not None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+    await services.jobs.close()
 
 
 def mount_channels(app: web.Application, services: Services) -> list[ChannelStatus]:
@@ -91,11 +156,12 @@ async def _close_store(app: web.Application) -> None:
     log.info("stopped", extra={"store": app[SERVICES].config.store_name})
 
 
-def serve(config: Config, host: str, port: int) -> None:
+def serve(config: Config, host: str, port: int, tier: Tier = Tier.ALL) -> None:
     """Run until SIGINT or SIGTERM; aiohttp then stops accepting, drains and runs cleanup."""
-    log.info("serving", extra={"host": host, "port": port})
+    check_tier(config, tier)
+    log.info("serving", extra={"host": host, "port": port, "tier": tier.value})
     web.run_app(
-        create_app(config),
+        create_app(config, tier=tier),
         host=host,
         port=port,
         print=None,

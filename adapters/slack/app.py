@@ -2,8 +2,8 @@
 
 `mount` is the `voicemail_coach.channels` entry point. The environment picks the mode: Socket
 Mode (SLACK_APP_TOKEN), OAuth for many workspaces (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET),
-or one workspace (SLACK_BOT_TOKEN). Every listener acks first (within Slack's 3 seconds),
-then asks the conversation and answers through the request's response_url.
+or one workspace (SLACK_BOT_TOKEN). Every listener queues a job and acks (within Slack's 3
+seconds); a worker then asks the conversation and answers through the request's response_url.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -26,6 +27,7 @@ from adapters.slack.actors import ProfileCache
 from adapters.slack.blocks import neutral_action_id, render_blocks, render_text
 from adapters.slack.config import OAUTH, SOCKET_MODE, SlackConfig
 from adapters.slack.home import HOME_TAB, publish_home
+from adapters.slack.jobs import Kind, SlackJob, job_from_context
 from adapters.slack.modal import (
     CALLBACK_ID,
     channel_of,
@@ -41,6 +43,7 @@ from bot.types import Actor, ButtonPress, Reply, Request
 log = logging.getLogger("voicemail_coach.slack")
 
 CHANNEL = "slack"
+JOB_NAME = "slack.answer"
 EVENTS_PATH = "/slack/events"
 COMMAND = "/voicemail"
 CHECK_IN_ACTION = re.compile(rf"^{re.escape(replies.CHECK_IN)}(:\d+)?$")
@@ -69,6 +72,8 @@ def mount(app: web.Application, services: Services) -> ChannelStatus:
     app.on_cleanup.append(urls.close)
     bolt = build_bolt_app(config, services, urls=urls)
     app[BOLT_APP] = bolt
+    if not services.tier.serves_chat:
+        return ChannelStatus(CHANNEL, True, f"answering queued Slack jobs ({config.mode}){notes}")
     if config.mode == SOCKET_MODE:
         token = config.app_token or ""
         app.cleanup_ctx.append(modes.socket_mode_context(bolt, token, bolt.logger))
@@ -141,7 +146,9 @@ def build_bolt_app(
         # Registered first, so they answer app_uninstalled and tokens_revoked: they delete the
         # workspace's installation and bot from the store (which logs it).
         bolt.enable_token_revocation_listeners()
-    channel = SlackChannel(services, profiles or ProfileCache(), urls or ResponseUrls())
+    installations = bolt.installation_store if oauth else None
+    clients = BotClients(client, installations, config.api_url)
+    channel = SlackChannel(services, profiles or ProfileCache(), urls or ResponseUrls(), clients)
     bolt.command(COMMAND)(channel.on_command)
     bolt.action(CHECK_IN_ACTION)(channel.on_check_in)
     bolt.view(CALLBACK_ID)(channel.on_decision_submitted)
@@ -165,151 +172,88 @@ def _single_workspace(token: str) -> Callable[..., Awaitable[Any]]:
 
 
 def tenant_of(context: Any) -> str:
-    """Enterprise Grid orgs are one tenant; otherwise the workspace is."""
+    """Enterprise Grid orgs are one tenant; otherwise the workspace is (as SlackJob.tenant)."""
     return str(context.enterprise_id or context.team_id or "")
 
 
 class SlackChannel:
-    """The listeners. Bolt passes arguments by name: ack, command, action, context, ..."""
+    """The listeners run in the web tier: within Slack's 3 seconds they queue a job and ack.
+    `run_job` runs in a worker: it asks the conversation and answers. Bolt passes listener
+    arguments by name: ack, command, action, context, ..."""
 
-    def __init__(self, services: Services, profiles: ProfileCache, urls: ResponseUrls) -> None:
+    def __init__(
+        self, services: Services, profiles: ProfileCache, urls: ResponseUrls, clients: BotClients
+    ) -> None:
         self.conversation = services.conversation
         self.profiles = profiles
         self.urls = urls
+        self.clients = clients
+        self.enqueue = services.jobs.register(JOB_NAME, self.run_job)
 
     async def on_command(
         self, ack: Any, command: dict[str, Any], context: Any, respond: Respond, client: Any
     ) -> None:
-        await ack()
-        tenant, user_id = tenant_of(context), str(context.user_id or "")
-        respond = self.urls.respond_for(command.get("response_url"), fallback=respond)
         text = str(command.get("text") or "")
         if not text.strip():  # bare /voicemail: the form; `help` and the rest stay text
-            await self._open_decision_form(command, respond, client, tenant, user_id)
+            await ack()
+            await self._open_decision_form(command, respond, client, context)
             return
-        await self._answer(
-            client,
-            respond,
-            tenant,
-            user_id,
-            lambda actor: Request(
-                actor=actor,
-                text=text,
-                idempotency_key=command.get("trigger_id"),
-                received_at=datetime.now(UTC),
-            ),
-            failure="command_failed",
-            response_type="ephemeral",
+        job = job_from_context(
+            context,
+            Kind.COMMAND,
+            text=text,
+            response_url=_text_or_none(command.get("response_url")),
+            idempotency_key=_text_or_none(command.get("trigger_id")),
         )
+        if await self._queued(job):
+            await ack()
+        else:  # the acknowledgement itself carries the apology: no call to Slack needed
+            await ack(text=APOLOGY, response_type="ephemeral")
 
     async def on_check_in(
-        self,
-        ack: Any,
-        action: dict[str, Any],
-        body: dict[str, Any],
-        context: Any,
-        respond: Respond,
-        client: Any,
+        self, ack: Any, action: dict[str, Any], body: dict[str, Any], context: Any, respond: Respond
     ) -> None:
+        job = job_from_context(
+            context,
+            Kind.CHECK_IN,
+            action_id=neutral_action_id(str(action.get("action_id") or "")),
+            value=str(action.get("value") or ""),
+            response_url=_text_or_none(body.get("response_url")),
+            idempotency_key=_text_or_none(action.get("action_ts")),
+        )
+        queued = await self._queued(job)
         await ack()
-        respond = self.urls.respond_for(body.get("response_url"), fallback=respond)
-        press = ButtonPress(
-            neutral_action_id(str(action.get("action_id") or "")), str(action.get("value") or "")
-        )
-        await self._answer(
-            client,
-            respond,
-            tenant_of(context),
-            str(context.user_id or ""),
-            lambda actor: Request(
-                actor=actor,
-                button=press,
-                idempotency_key=action.get("action_ts"),
-                received_at=datetime.now(UTC),
-            ),
-            failure="check_in_failed",
-            replace_original=True,
-        )
-
-    async def _answer(
-        self,
-        client: Any,
-        respond: Respond,
-        tenant: str,
-        user_id: str,
-        request_for: Callable[[Actor], Request],
-        *,
-        failure: str,
-        response_type: str | None = None,
-        replace_original: bool | None = None,
-    ) -> None:
-        """After the ack: ask the conversation, answer through response_url, or apologise."""
-        try:
-            actor = await self.profiles.actor(client, tenant, user_id)
-            reply = await self.conversation.handle(request_for(actor))
-            await _send(
-                respond, reply, response_type=response_type, replace_original=replace_original
-            )
-        except Exception as error:
-            await _apologise(respond, failure, tenant, user_id, error)
-
-    async def _open_decision_form(
-        self, command: dict[str, Any], respond: Respond, client: Any, tenant: str, user_id: str
-    ) -> None:
-        channel_id = str(command.get("channel_id") or "") or None
-        try:
-            await client.views_open(
-                trigger_id=str(command.get("trigger_id") or ""), view=decision_modal(channel_id)
-            )
-        except Exception as error:
-            await _apologise(respond, "modal_failed", tenant, user_id, error)
+        if not queued:
+            await _say_sorry(self.urls.respond_for(job.response_url, fallback=respond))
 
     async def on_decision_submitted(
         self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any, client: Any
     ) -> None:
         """Errors go back into the modal at once; a decision goes to the channel, privately."""
-        tenant = tenant_of(context)
-        user_id = str(context.user_id or (body.get("user") or {}).get("id") or "")
         form = form_values((view.get("state") or {}).get("values") or {})
         problem = self.conversation.check_form(form)  # pure: no Slack call before the ack
         if problem is not None:
             await ack(response_action="errors", errors=slack_errors(problem.field_errors))
             return
+        job = job_from_context(
+            context,
+            Kind.FORM,
+            user_id=context.user_id or (body.get("user") or {}).get("id"),
+            form=form,
+            channel=channel_of(view.get("private_metadata")),
+            idempotency_key=_text_or_none(view.get("id")),
+        )
+        queued = await self._queued(job)
         await ack()
-        channel = channel_of(view.get("private_metadata"))
-        try:
-            actor = await self.profiles.actor(client, tenant, user_id)
-            request = Request(
-                actor=actor,
-                form=form,
-                idempotency_key=view.get("id"),
-                received_at=datetime.now(UTC),
-            )
-            reply = await self.conversation.handle(request)
-            await _post_privately(
-                client, channel, user_id, tenant, render_text(reply), render_blocks(reply)
-            )
-        except Exception as error:
-            log.error(
-                "form_failed",
-                extra={"tenant": tenant, "user": user_id, "error": type(error).__name__},
-            )
-            try:
-                await _post_privately(client, channel, user_id, tenant, APOLOGY, None)
-            except Exception as second:
-                log.error(
-                    "apology_failed",
-                    extra={"tenant": tenant, "user": user_id, "error": type(second).__name__},
-                )
+        if not queued:
+            await _post_apology(client, job)
 
     async def on_home_opened(
         self, ack: Any, event: dict[str, Any], context: Any, client: Any
     ) -> None:
         await ack()
-        if event.get("tab") not in (None, HOME_TAB):
-            return
-        tenant, user_id = tenant_of(context), str(event.get("user") or context.user_id or "")
-        await publish_home(self.conversation, self.profiles, client, tenant, user_id)
+        if event.get("tab") in (None, HOME_TAB):
+            await self._queued(job_from_context(context, Kind.HOME, user_id=event.get("user")))
 
     async def on_uninstalled(self, ack: Any, event: dict[str, Any], context: Any) -> None:
         """One workspace (HTTP or Socket Mode): no installation is stored, so only log. With
@@ -318,6 +262,119 @@ class SlackChannel:
         log.info(
             "slack_uninstalled", extra={"tenant": tenant_of(context), "type": event.get("type")}
         )
+
+    async def _queued(self, job: SlackJob) -> bool:
+        try:
+            await self.enqueue(job.payload())
+        except Exception as error:
+            _log_failure("enqueue_failed", job, error)
+            return False
+        return True
+
+    async def _open_decision_form(
+        self, command: dict[str, Any], respond: Respond, client: Any, context: Any
+    ) -> None:
+        """views.open must follow the trigger within 3 seconds, so this stays in the web tier."""
+        channel_id = str(command.get("channel_id") or "") or None
+        try:
+            await client.views_open(
+                trigger_id=str(command.get("trigger_id") or ""), view=decision_modal(channel_id)
+            )
+        except Exception as error:
+            log.error("modal_failed", extra=_ids(tenant_of(context), context.user_id, error))
+            await _say_sorry(self.urls.respond_for(command.get("response_url"), fallback=respond))
+
+    async def run_job(self, payload: dict[str, Any]) -> None:
+        """The worker's half: never raises, so a job is done once, answered or apologised for."""
+        try:
+            job = SlackJob.from_payload(payload)
+        except msgspec.ValidationError as error:
+            log.error("job_unreadable", extra={"error": str(error)})
+            return
+        if job.expired():
+            log.warning("job_expired", extra=_job_ids(job))
+            return
+        client = await self.clients.client_for(job)
+        if job.kind is Kind.HOME:
+            await publish_home(self.conversation, self.profiles, client, job.tenant, job.user_id)
+        elif job.kind is Kind.FORM:
+            await self._post_form_decision(client, job)
+        else:
+            await self._answer(client, job)
+
+    async def _answer(self, client: Any, job: SlackJob) -> None:
+        """Ask the conversation and answer through response_url, or apologise there."""
+        respond = self.urls.respond_for(job.response_url, fallback=_no_response_url)
+        try:
+            actor = await self.profiles.actor(client, job.tenant, job.user_id)
+            reply = await self.conversation.handle(_request(job, actor))
+            if job.kind is Kind.CHECK_IN:
+                await _send(respond, reply, replace_original=True)
+            else:
+                await _send(respond, reply, response_type="ephemeral")
+        except Exception as error:
+            _log_failure(f"{job.kind.value}_failed", job, error)
+            await _say_sorry(respond, job)
+
+    async def _post_form_decision(self, client: Any, job: SlackJob) -> None:
+        try:
+            actor = await self.profiles.actor(client, job.tenant, job.user_id)
+            reply = await self.conversation.handle(_request(job, actor))
+            await _post_privately(client, job, render_text(reply), render_blocks(reply))
+        except Exception as error:
+            _log_failure("form_failed", job, error)
+            await _post_apology(client, job)
+
+
+class BotClients:
+    """The Web API client a worker answers a job's workspace with: the one bot token's, or,
+    with OAuth, one built from the workspace's installation in the store."""
+
+    def __init__(self, client: AsyncWebClient, installations: Any | None, api_url: str) -> None:
+        self.client = client
+        self.installations = installations
+        self.api_url = api_url
+
+    async def client_for(self, job: SlackJob) -> AsyncWebClient:
+        if self.installations is None:
+            return self.client
+        bot = await self.installations.async_find_bot(
+            enterprise_id=job.enterprise_id,
+            team_id=job.team_id,
+            is_enterprise_install=job.enterprise_install,
+        )
+        # Not installed (any more): answers on a response_url need no token, and a profile
+        # that cannot be read falls back to the rep's own settings.
+        return AsyncWebClient(
+            token=bot.bot_token if bot is not None else None,
+            base_url=self.api_url,
+            timeout=API_TIMEOUT_SECONDS,
+            logger=self.client.logger,
+        )
+
+
+def _request(job: SlackJob, actor: Actor) -> Request:
+    details: dict[str, Any] = {}
+    if job.kind is Kind.CHECK_IN:
+        details["button"] = ButtonPress(job.action_id, job.value)
+    elif job.kind is Kind.FORM:
+        details["form"] = job.form
+    else:
+        details["text"] = job.text
+    return Request(
+        actor=actor,
+        idempotency_key=job.idempotency_key,
+        received_at=datetime.fromtimestamp(job.received_at, UTC),
+        **details,
+    )
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+async def _no_response_url(**_: Any) -> Any:
+    raise SlackDeliveryError(0)
 
 
 async def _send(
@@ -342,25 +399,26 @@ async def _send(
 
 
 async def _post_privately(
-    client: Any,
-    channel: str | None,
-    user_id: str,
-    tenant: str,
-    text: str,
-    blocks: list[dict[str, Any]] | None,
+    client: Any, job: SlackJob, text: str, blocks: list[dict[str, Any]] | None
 ) -> None:
     """Ephemeral in the channel the rep was in; a direct message if that is missing or fails."""
-    if channel:
+    if job.channel:
         try:
-            await client.chat_postEphemeral(channel=channel, user=user_id, text=text, blocks=blocks)
+            await client.chat_postEphemeral(
+                channel=job.channel, user=job.user_id, text=text, blocks=blocks
+            )
             return
         except Exception as error:
-            log.warning(
-                "ephemeral_failed",
-                extra={"tenant": tenant, "user": user_id, "error": type(error).__name__},
-            )
-    opened = await client.conversations_open(users=user_id)
+            _log_failure("ephemeral_failed", job, error, level=logging.WARNING)
+    opened = await client.conversations_open(users=job.user_id)
     await client.chat_postMessage(channel=opened["channel"]["id"], text=text, blocks=blocks)
+
+
+async def _post_apology(client: Any, job: SlackJob) -> None:
+    try:
+        await _post_privately(client, job, APOLOGY, None)
+    except Exception as error:
+        _log_failure("apology_failed", job, error)
 
 
 class SlackDeliveryError(Exception):
@@ -369,17 +427,29 @@ class SlackDeliveryError(Exception):
         self.status = status
 
 
-async def _apologise(
-    respond: Respond, event: str, tenant: str, user_id: str, error: Exception
-) -> None:
-    """Log ids and the error type only (no names, no numbers, no text), then say sorry."""
-    log.error(event, extra={"tenant": tenant, "user": user_id, "error": type(error).__name__})
+async def _say_sorry(respond: Respond, job: SlackJob | None = None) -> None:
     try:
         await asyncio.wait_for(
             respond(text=APOLOGY, response_type="ephemeral"), RESPOND_TIMEOUT_SECONDS
         )
-    except Exception as second:
-        log.error(
-            "apology_failed",
-            extra={"tenant": tenant, "user": user_id, "error": type(second).__name__},
-        )
+    except Exception as error:
+        if job is not None:
+            _log_failure("apology_failed", job, error)
+        else:
+            log.error("apology_failed", extra={"error": type(error).__name__})
+
+
+def _log_failure(event: str, job: SlackJob, error: Exception, level: int = logging.ERROR) -> None:
+    """Ids, the kind of job and the error type only: no names, no numbers, no text."""
+    log.log(level, event, extra=_job_ids(job, error))
+
+
+def _job_ids(job: SlackJob, error: Exception | None = None) -> dict[str, Any]:
+    return {**_ids(job.tenant, job.user_id, error), "kind": job.kind.value}
+
+
+def _ids(tenant: str, user_id: object, error: Exception | None = None) -> dict[str, Any]:
+    ids: dict[str, Any] = {"tenant": tenant, "user": str(user_id or "")}
+    if error is not None:
+        ids["error"] = type(error).__name__
+    return ids
