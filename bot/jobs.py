@@ -20,9 +20,9 @@ from typing import Any
 
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.receiver import Receiver
-from taskiq_redis import RedisStreamBroker
 
 from bot.config import Config
+from bot.streams import Formatter, StreamBroker, message_for
 
 log = logging.getLogger("voicemail_coach.jobs")
 
@@ -50,20 +50,28 @@ class Jobs:
         self.shared = shared  # True when other processes can take this process's jobs
 
     @classmethod
-    def open(cls, config: Config) -> Jobs:
+    def open(
+        cls,
+        config: Config,
+        *,
+        consumer: str | None = None,
+        reclaim_after_ms: int = RECLAIM_AFTER_MS,
+    ) -> Jobs:
+        """`consumer` names this worker in the consumer group (host and process id by default);
+        taskiq-redis reclaims a dead worker's jobs when it next reads new ones."""
         if not config.redis_url:
             return cls(InMemoryBroker(max_async_tasks=CONCURRENT_JOBS), shared=False)
-        broker = RedisStreamBroker(
+        broker = StreamBroker(
             config.redis_url,
             queue_name=f"{config.redis_prefix}:jobs",
             consumer_group_name=CONSUMER_GROUP,
-            consumer_name=f"{socket.gethostname()}-{os.getpid()}",
-            idle_timeout=RECLAIM_AFTER_MS,
+            consumer_name=consumer or f"{socket.gethostname()}-{os.getpid()}",
+            idle_timeout=reclaim_after_ms,
             maxlen=STREAM_MAX_LENGTH,
             xread_block=READ_BLOCK_MS,
             max_connection_pool_size=CONCURRENT_JOBS,
         )
-        return cls(broker, shared=True)
+        return cls(broker.with_formatter(Formatter()), shared=True)
 
     def register(self, name: str, handler: Handler) -> Enqueue:
         """Make `handler` the job `name`; the answer enqueues a payload (plain JSON values)."""
@@ -74,10 +82,10 @@ class Jobs:
         # taskiq renames a task's function and publishes it in its module (for process pools),
         # which a bound method does not allow: give it a plain function with a name of its own.
         run.__name__ = run.__qualname__ = "job_" + name.replace(".", "_")
-        task = self.broker.register_task(run, task_name=name)
+        self.broker.register_task(run, task_name=name)
 
         async def enqueue(payload: Payload) -> None:
-            await task.kiq(payload)
+            await self.broker.kick(message_for(name, payload))
 
         return enqueue
 
@@ -96,7 +104,7 @@ class Jobs:
             try:
                 await self._receiver().listen(stop)
             except Exception as error:
-                log.error("worker_failed", extra={"error": type(error).__name__})
+                log.error("worker_failed", extra={"error": _error_names(error)})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
         log.info("worker_stopped")
@@ -116,6 +124,14 @@ class Jobs:
             except TimeoutError:
                 log.warning("jobs_abandoned", extra={"after_seconds": DRAIN_SECONDS})
         await self.broker.shutdown()
+
+
+def _error_names(error: BaseException) -> str:
+    """`ExceptionGroup(ConnectionError, TimeoutError)`: the types, never the messages."""
+    if isinstance(error, BaseExceptionGroup):
+        inner = ", ".join(_error_names(part) for part in error.exceptions)
+        return f"{type(error).__name__}({inner})"
+    return type(error).__name__
 
 
 def _quiet_taskiq() -> None:

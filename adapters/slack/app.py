@@ -288,8 +288,10 @@ class SlackChannel:
         """The worker's half: never raises, so a job is done once, answered or apologised for."""
         try:
             job = SlackJob.from_payload(payload)
-        except msgspec.ValidationError as error:
-            log.error("job_unreadable", extra={"error": str(error)})
+        except msgspec.ValidationError as error:  # its message may quote a value: keep the path
+            log.error(
+                "job_unreadable", extra={"field": str(error).rpartition(" - at ")[2].strip("`")}
+            )
             return
         if job.expired():
             log.warning("job_expired", extra=_job_ids(job))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -14,14 +15,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.cli import main
 from bot.config import Config
 from bot.server import create_app
 from bot.store import SQLiteStore
+from tests.conftest import delete_prefix
 
 VOICEMAIL_COACH = Path(sys.executable).with_name("voicemail-coach")
 Client = TestClient[web.Request, web.Application]
@@ -89,13 +93,15 @@ class Served:
         return [json.loads(line) for line in self.stderr.splitlines() if line.startswith("{")]
 
 
-def serve_once(folder: Path, path: str, env: dict[str, str] | None = None) -> Served:
+def serve_once(
+    folder: Path, path: str, env: dict[str, str] | None = None, command: str = "serve"
+) -> Served:
     """Start the real service with no Slack or Redis settings, GET `path`, then SIGTERM it."""
     port = _free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_URL"))}
     base.pop("VOICEMAIL_COACH_DB", None)
     process = subprocess.Popen(
-        [str(VOICEMAIL_COACH), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [str(VOICEMAIL_COACH), command, "--host", "127.0.0.1", "--port", str(port)],
         cwd=folder,
         env=base | (env or {}),
         stderr=subprocess.PIPE,
@@ -128,3 +134,32 @@ def test_the_access_log_keeps_the_path_but_not_the_query(tmp_path: Path) -> None
     assert "secret-oauth-code" not in served.stderr
     requests = [event for event in served.events if event["event"] == "http"]
     assert {"method": "GET", "path": "/healthz", "status": 200}.items() <= requests[-1].items()
+
+
+@pytest.mark.parametrize("argv", [["serve", "--no-worker"], ["worker"]])
+def test_a_tier_alone_needs_redis_and_says_so(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert "needs REDIS_URL" in error
+    assert "voicemail-coach serve" in error  # what to run instead
+
+
+def test_a_worker_process_takes_jobs_and_stops_on_sigterm(tmp_path: Path, redis_url: str) -> None:
+    prefix = f"vctest:{uuid4().hex}"
+    try:
+        served = serve_once(
+            tmp_path,
+            "/readyz",
+            env={"REDIS_URL": redis_url, "VOICEMAIL_COACH_REDIS_PREFIX": prefix},
+            command="worker",
+        )
+    finally:
+        asyncio.run(delete_prefix(redis_url, prefix))
+    assert served.returncode == 0
+    events = [event["event"] for event in served.events]
+    assert events.index("worker_started") < events.index("worker_stopped")
+    assert events[-1] == "stopped"
+    assert not (tmp_path / "voicemail-coach.db").exists()  # Redis, not SQLite
