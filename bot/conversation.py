@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -145,9 +146,11 @@ class Conversation:
 
     async def ask(self, actor: Actor, who: ProspectRef, facts: Facts) -> Reply:
         now = self.clock()
-        rep, news = await self._profile_and_news(actor)
+        (rep, news), found = await asyncio.gather(  # one round trip to the store, not two
+            self._profile_and_news(actor), self._prospect(actor, who)
+        )
         team = await self.store.get_team(actor.tenant, rep.team)
-        record = _with_facts(await self._prospect(actor, who), facts)
+        record = _with_facts(found, facts)
         decision = decide(
             rep=rep.as_policy_rep(),
             prospect=record.as_policy_prospect(),

@@ -11,7 +11,6 @@ listener's acknowledgement only every 10 ms.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
@@ -21,52 +20,10 @@ from redis.asyncio import Redis
 from taskiq import AckableMessage, BrokerMessage, TaskiqFormatter, TaskiqMessage
 from taskiq_redis import RedisStreamBroker
 
+from bot.batched import Batched
+
 LINGER_SECONDS = 0.004
-MOST_IN_A_TRIP = 128
 _ENCODER = msgspec.json.Encoder()
-
-Command = tuple[str | bytes | int, ...]
-
-
-class Batched:
-    """Redis commands sent together: each waits for the answer to its own command."""
-
-    def __init__(self, client: Redis, linger: float = LINGER_SECONDS) -> None:
-        self._client = client
-        self._linger = linger
-        self._waiting: list[tuple[Command, asyncio.Future[Any]]] = []
-        self._sender: asyncio.Task[None] | None = None
-
-    async def run(self, *command: str | bytes | int) -> Any:
-        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiting.append((command, answer))
-        if self._sender is None or self._sender.done():
-            self._sender = asyncio.create_task(self._send_waiting())
-        return await answer
-
-    async def _send_waiting(self) -> None:
-        await asyncio.sleep(self._linger)
-        while self._waiting:
-            trip = self._waiting[:MOST_IN_A_TRIP]
-            del self._waiting[:MOST_IN_A_TRIP]
-            pipe = self._client.pipeline(transaction=False)
-            for command, _ in trip:
-                pipe.execute_command(*command)
-            try:
-                answers = await pipe.execute(raise_on_error=False)
-            except Exception as error:  # the connection failed: every command in the trip did
-                answers = [error] * len(trip)
-            for (_, answer), result in zip(trip, answers, strict=True):
-                if answer.done():  # its caller stopped waiting
-                    continue
-                if isinstance(result, Exception):
-                    answer.set_exception(result)
-                else:
-                    answer.set_result(result)
-
-    async def close(self) -> None:
-        if self._sender is not None:
-            await asyncio.gather(self._sender, return_exceptions=True)
 
 
 class StreamBroker(RedisStreamBroker):
@@ -75,7 +32,7 @@ class StreamBroker(RedisStreamBroker):
     def __init__(self, url: str, **options: Any) -> None:
         super().__init__(url, **options)
         self._client = Redis(connection_pool=self.connection_pool)
-        self._batched = Batched(self._client)
+        self._batched = Batched(self._client, LINGER_SECONDS)
 
     async def kick(self, message: BrokerMessage) -> None:
         queue_name = message.labels.get("queue_name") or self.queue_name

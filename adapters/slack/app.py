@@ -338,17 +338,23 @@ class BotClients:
         self.api_url = api_url
 
     async def client_for(self, job: SlackJob) -> AsyncWebClient:
+        """Never fails: without a token (not installed any more, or the store unreachable),
+        answers on a response_url still go, and a profile that cannot be read falls back to
+        the rep's own settings."""
         if self.installations is None:
             return self.client
-        bot = await self.installations.async_find_bot(
-            enterprise_id=job.enterprise_id,
-            team_id=job.team_id,
-            is_enterprise_install=job.enterprise_install,
-        )
-        # Not installed (any more): answers on a response_url need no token, and a profile
-        # that cannot be read falls back to the rep's own settings.
+        token = None
+        try:
+            bot = await self.installations.async_find_bot(
+                enterprise_id=job.enterprise_id,
+                team_id=job.team_id,
+                is_enterprise_install=job.enterprise_install,
+            )
+            token = bot.bot_token if bot is not None else None
+        except Exception as error:
+            _log_failure("installation_lookup_failed", job, error, level=logging.WARNING)
         return AsyncWebClient(
-            token=bot.bot_token if bot is not None else None,
+            token=token,
             base_url=self.api_url,
             timeout=API_TIMEOUT_SECONDS,
             logger=self.client.logger,

@@ -38,6 +38,7 @@ from typing import Any
 import redis.asyncio
 from redis.exceptions import WatchError
 
+from bot.batched import Batched
 from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
 from bot.store.base import check_ttl, export_document
 from bot.types import Role
@@ -173,6 +174,8 @@ class RedisStore:
         self._save_prospect = client.register_script(SAVE_PROSPECT)
         self._record_check_in = client.register_script(RECORD_CHECK_IN)
         self._due = client.register_script(DUE)
+        # The reads every request makes share round trips with other requests' reads.
+        self._reads = Batched(client)
 
     @classmethod
     async def open(cls, url: str, prefix: str = "vc") -> RedisStore:
@@ -189,10 +192,11 @@ class RedisStore:
         await self.client.ping()
 
     async def close(self) -> None:
+        await self._reads.close()
         await self.client.aclose()
 
     async def get_rep(self, tenant: str, user_id: str) -> RepProfile | None:
-        raw = await self.client.hget(self.keys.rep(tenant, user_id), PROFILE)
+        raw = await self._reads.run("HGET", self.keys.rep(tenant, user_id), PROFILE)
         return None if raw is None else _rep_from_json(tenant, _text(raw))
 
     async def save_rep(self, rep: RepProfile) -> None:
@@ -208,7 +212,7 @@ class RedisStore:
         return [_rep_from_json(tenant, raw) for raw in found if raw is not None]
 
     async def get_team(self, tenant: str, team: str) -> TeamConfig:
-        raw = await self.client.get(self.keys.team(tenant, team))
+        raw = await self._reads.run("GET", self.keys.team(tenant, team))
         if raw is None:
             return TeamConfig(tenant, team)
         return TeamConfig.from_json(tenant, team, _text(raw))
@@ -217,7 +221,7 @@ class RedisStore:
         await self.client.set(self.keys.team(config.tenant, config.team), config.to_json())
 
     async def get_prospect(self, tenant: str, rep_id: str, key: str) -> ProspectRecord | None:
-        raw = await self.client.get(self.keys.prospect(tenant, rep_id, key))
+        raw = await self._reads.run("GET", self.keys.prospect(tenant, rep_id, key))
         return None if raw is None else ProspectRecord.from_json(_text(raw))
 
     async def save_prospect(self, record: ProspectRecord) -> None:

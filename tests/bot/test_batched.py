@@ -10,7 +10,7 @@ from uuid import uuid4
 import pytest
 import redis.asyncio
 
-from bot.streams import Batched
+from bot.batched import Batched
 from tests.conftest import delete_prefix
 
 
