@@ -43,9 +43,10 @@ caches users.info for an hour).
    paused, as in 2), then answers a second as its workers post the backlog.
 
 Each row shows the CPU used (percent of one CPU) by the server under test, its workers, this
-process, the fake Slack and Redis (INFO cpu). By default the server under test (for the service:
-its web tier and its workers) is pinned to the last CPU, and this process and the fake Slack to
-the others (Redis is not ours to pin); --no-pin leaves placement to the kernel.
+process, the fake Slack and Redis (INFO cpu). By default the server under test (the service's
+web tier, or the floor) is pinned to the last CPU, and this process, the fake Slack and the
+service's workers to the others (apart from the web tier, as in a deployment; Redis is not ours
+to pin); --no-pin leaves placement to the kernel.
 
 slack-bolt (with process_before_response=False) looks for the listener's ack() every 10 ms
 (slack_bolt/listener/asyncio_runner.py), so an ack takes about 10-12 ms here however fast the
@@ -1043,8 +1044,8 @@ def placement(pin: bool) -> tuple[set[int] | None, set[int] | None, str]:
     return (
         server,
         rest,
-        f"server under test (and the service's workers) on CPU {cpus[-1]}, load generator "
-        f"and fake Slack on CPU "
+        f"server under test on CPU {cpus[-1]}; load generator, fake Slack and the service's "
+        f"workers on CPU "
         f"{','.join(map(str, sorted(rest)))}, Redis unpinned",
     )
 
@@ -1104,7 +1105,7 @@ async def bench(args: argparse.Namespace) -> int:
                         f"worker{number}",
                         [str(serve), "worker", "--host", HOST, "--port", port],
                         env,
-                        server_cpus,
+                        driver_cpus,
                         logs,
                     )
                 )
