@@ -158,7 +158,6 @@ async def _close_store(app: web.Application) -> None:
 
 def serve(config: Config, host: str, port: int, tier: Tier = Tier.ALL) -> None:
     """Run until SIGINT or SIGTERM; aiohttp then stops accepting, drains and runs cleanup."""
-    check_tier(config, tier)
     log.info("serving", extra={"host": host, "port": port, "tier": tier.value})
     web.run_app(
         create_app(config, tier=tier),
