@@ -78,8 +78,25 @@ class StreamBroker(RedisStreamBroker):
 
     async def shutdown(self) -> None:
         await self._batched.close()
+        if self.is_worker_process:
+            await self._leave_group_if_done()
         await self._client.aclose()
         await super().shutdown()
+
+    async def _leave_group_if_done(self) -> None:
+        """A worker that stops with nothing pending leaves the consumer group, so names of
+        stopped workers (host and process id) do not pile up there; one that still holds jobs
+        stays, and another worker reclaims them."""
+        try:
+            held = await self._client.xpending_range(
+                self.queue_name, self.consumer_group_name, "-", "+", 1, self.consumer_name
+            )
+            if not held:
+                await self._client.xgroup_delconsumer(
+                    self.queue_name, self.consumer_group_name, self.consumer_name
+                )
+        except Exception:  # Redis is gone: the name stays, which is harmless
+            return
 
 
 def message_for(task_name: str, payload: dict[str, Any]) -> BrokerMessage:

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+import redis.asyncio
 
 from bot.config import Config
 from bot.jobs import Jobs, Payload
@@ -160,3 +161,37 @@ async def test_a_restarted_worker_takes_up_its_own_unfinished_jobs_at_once(
     workers.append(again)
     await eventually(lambda: again.done, timeout=3)
     assert again.done == [{"n": 1}]
+
+
+async def _consumers(config: Config) -> dict[str, int]:
+    """Consumer names in the workers' group, with how many jobs each holds."""
+    assert config.redis_url is not None
+    client = redis.asyncio.Redis.from_url(config.redis_url, decode_responses=True)
+    try:
+        found = await client.xinfo_consumers(f"{config.redis_prefix}:jobs", "workers")
+    finally:
+        await client.aclose()
+    return {consumer["name"]: consumer["pending"] for consumer in found}
+
+
+async def test_a_worker_that_stops_with_nothing_pending_leaves_the_group(
+    redis_config: Config,
+) -> None:
+    worker = await Worker(redis_config, "leaving").start()
+    await worker.enqueue({"n": 1})
+    await eventually(lambda: worker.done)
+    assert "leaving" in await _consumers(redis_config)
+    await worker.close()
+    assert "leaving" not in await _consumers(redis_config)
+
+
+async def test_a_worker_that_stops_holding_a_job_stays_for_it_to_be_reclaimed(
+    redis_config: Config,
+) -> None:
+    dying = await Worker(redis_config, "holding").start()
+    dying.hold = asyncio.Event()
+    await dying.enqueue({"n": 1})
+    await dying.started.wait()
+    await dying.die()
+    await dying.jobs.close()
+    assert (await _consumers(redis_config))["holding"] == 1
