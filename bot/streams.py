@@ -103,17 +103,15 @@ def message_for(task_name: str, payload: dict[str, Any]) -> BrokerMessage:
     """The message taskiq's kicker would send for `task_name(payload)`, without its
     validation, middleware hooks and result handle, which cost more than the rest of queueing
     a job; taskiq's receiver reads it as its own."""
-    task_id = uuid.uuid4().hex
-    document: dict[str, Any] = {
-        "task_id": task_id,
-        "task_name": task_name,
-        "labels": {},
-        "labels_types": None,
-        "args": [payload],
-        "kwargs": {},
-    }
-    return BrokerMessage.model_construct(
-        task_id=task_id, task_name=task_name, message=_ENCODER.encode(document), labels={}
+    return Formatter().dumps(
+        TaskiqMessage.model_construct(
+            task_id=uuid.uuid4().hex,
+            task_name=task_name,
+            labels={},
+            labels_types=None,
+            args=[payload],
+            kwargs={},
+        )
     )
 
 
