@@ -27,6 +27,7 @@ from adapters.slack.actors import ProfileCache
 from adapters.slack.blocks import neutral_action_id, render_blocks, render_text
 from adapters.slack.config import OAUTH, SOCKET_MODE, SlackConfig
 from adapters.slack.home import HOME_TAB, publish_home
+from adapters.slack.installations import installation_tenant
 from adapters.slack.jobs import Kind, SlackJob, job_from_context
 from adapters.slack.modal import (
     CALLBACK_ID,
@@ -172,8 +173,8 @@ def _single_workspace(token: str) -> Callable[..., Awaitable[Any]]:
 
 
 def tenant_of(context: Any) -> str:
-    """Enterprise Grid orgs are one tenant; otherwise the workspace is (as SlackJob.tenant)."""
-    return str(context.enterprise_id or context.team_id or "")
+    """The tenant of the request bolt's context describes (see installation_tenant)."""
+    return installation_tenant(context.enterprise_id, context.team_id)
 
 
 class SlackChannel:

@@ -43,7 +43,8 @@ Model = TypeVar("Model")
 
 
 def installation_tenant(enterprise_id: str | None, team_id: str | None) -> str:
-    """The tenant, as `tenant_of` derives it from a request: the org if any, else the team."""
+    """Enterprise Grid orgs are one tenant; otherwise the workspace is. Requests, jobs and
+    installations all name their tenant by this one rule."""
     return str(enterprise_id or team_id or "")
 
 

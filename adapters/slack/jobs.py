@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from adapters.slack.installations import installation_tenant
+
 # Slack accepts answers on a response_url for 30 minutes; a job older than that is dropped.
 RESPONSE_URL_LIFETIME_SECONDS = 30 * 60
 
@@ -41,8 +43,7 @@ class SlackJob(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def tenant(self) -> str:
-        """Enterprise Grid orgs are one tenant; otherwise the workspace is."""
-        return self.enterprise_id or self.team_id or ""
+        return installation_tenant(self.enterprise_id, self.team_id)
 
     def payload(self) -> dict[str, Any]:
         answer: dict[str, Any] = msgspec.to_builtins(self)
