@@ -1072,8 +1072,7 @@ async def bench(args: argparse.Namespace) -> int:
     }
     me = [sys.executable, str(Path(__file__).resolve())]
     serve = Path(sys.executable).with_name("voicemail-coach")
-    web_tier_argv = [str(serve), "serve", "--no-worker", "--host", HOST, "--port"]
-    web_tier_argv.append(str(service_port))
+    web_tier = [str(serve), "serve", "--no-worker", "--host", HOST, "--port", str(service_port)]
     children: list[Child] = []
     worker_ports: list[str] = []
     with tempfile.TemporaryDirectory(prefix="vc-bench-http-") as directory:
@@ -1091,7 +1090,7 @@ async def bench(args: argparse.Namespace) -> int:
             children.append(
                 spawn(
                     "service",
-                    web_tier_argv,
+                    web_tier,
                     env,
                     server_cpus,
                     logs,
