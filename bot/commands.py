@@ -53,7 +53,11 @@ USAGE: Mapping[str, Usage] = MappingProxyType(
             "settings playbook it-depends",
             "managers: the team's playbook and numbers",
         ),
-        "forget": Usage("forget <name> @ <company>", "forget Jane Doe @ Acme", "erase a prospect"),
+        "forget": Usage(
+            "forget <name> @ <company> | forget me [confirm]",
+            "forget Jane Doe @ Acme",
+            "erase a prospect, or (forget me) all my data",
+        ),
         "export": Usage("export", "export", "all my data as JSON"),
         "help": Usage("help", "help", "this list"),
     }
@@ -132,6 +136,13 @@ class Forget:
 
 
 @dataclass(frozen=True, slots=True)
+class ForgetMe:
+    """Erase all of the rep's data; only once `confirmed`, so one stray word erases nothing."""
+
+    confirmed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Export:
     pass
 
@@ -150,6 +161,7 @@ Command = (
     | ShowTeam
     | ChangeSettings
     | Forget
+    | ForgetMe
     | Export
     | Help
 )
@@ -235,6 +247,8 @@ def parse(text: str) -> Command:
     if head == "export":
         _no_more("export", rest)
         return Export()
+    if head == "forget" and rest and rest[0].word == "me" and not _has_at(rest):
+        return _forget_me(rest[1:])
     if head in ("history", "forget"):
         prospect, extra = _prospect(head, rest, stop=frozenset())
         _no_more(head, extra)
@@ -247,6 +261,18 @@ def parse(text: str) -> Command:
         return _settings(rest)
     prospect, extra = _prospect("decide", tokens, stop=FACT_WORDS)
     return AskDecision(prospect, _facts(extra))
+
+
+def _has_at(tokens: list[Token]) -> bool:
+    return any(token.word in ("@", "at") for token in tokens)
+
+
+def _forget_me(rest: list[Token]) -> ForgetMe:
+    if not rest:
+        return ForgetMe(confirmed=False)
+    if len(rest) == 1 and rest[0].word == "confirm":
+        return ForgetMe(confirmed=True)
+    raise GrammarError("forget", _join(rest), "`forget me` takes only `confirm` after it")
 
 
 def _no_more(command: str, rest: list[Token]) -> None:

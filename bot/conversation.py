@@ -22,6 +22,7 @@ from bot.commands import (
     Export,
     Facts,
     Forget,
+    ForgetMe,
     GrammarError,
     Help,
     LogOutcome,
@@ -120,6 +121,8 @@ class Conversation:
                 return await self.change_settings(actor, command)
             case Forget():
                 return await self.forget(actor, command.prospect)
+            case ForgetMe():
+                return await self.forget_me(actor, confirmed=command.confirmed)
             case Export():
                 return replies.export_reply(
                     await self.store.export_rep(actor.tenant, actor.user_id)
@@ -307,6 +310,13 @@ class Conversation:
             return _unknown_prospect(who)
         return Reply(heading=f"Forgotten: {who.name} @ {who.company}", paragraphs=(
             "The prospect and its call log are erased.",))  # fmt: skip
+
+    async def forget_me(self, actor: Actor, *, confirmed: bool) -> Reply:
+        if not confirmed:
+            return replies.forget_me_question()
+        await self.store.forget_rep(actor.tenant, actor.user_id)
+        log.info("rep_forgotten", extra={"tenant": actor.tenant})
+        return replies.forget_me_done()
 
     async def _prospect(self, actor: Actor, who: ProspectRef) -> ProspectRecord:
         key = prospect_key(who.name, who.company)

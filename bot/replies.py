@@ -347,3 +347,23 @@ def export_reply(document: dict[str, Any]) -> Reply:
         heading="Your data",
         paragraphs=(json.dumps(document, indent=2, ensure_ascii=False),),
     )
+
+
+def forget_me_question() -> Reply:
+    return Reply(
+        heading="Erase all your data?",
+        paragraphs=(
+            "This erases your profile, every prospect and every check-in you logged. "
+            "It cannot be undone.",
+            "To go ahead, send `/voicemail forget me confirm`.",
+        ),
+        tone=Tone.ERROR,
+    )
+
+
+def forget_me_done() -> Reply:
+    return Reply(
+        heading="Your data is erased",
+        paragraphs=("Your profile, prospects and check-ins are gone from this service.",),
+        tone=Tone.DONE,
+    )

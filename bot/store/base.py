@@ -58,6 +58,10 @@ class Store(Protocol):
 
     async def forget_prospect(self, tenant: str, rep_id: str, key: str) -> bool: ...
 
+    async def forget_rep(self, tenant: str, rep_id: str) -> None:
+        """Erase the rep's profile, prospects and check-ins (every index that names them)."""
+        ...
+
     async def export_rep(self, tenant: str, rep_id: str) -> dict[str, Any]: ...
 
     # Documents: opaque text that adapters own (Slack installations and OAuth states, Teams

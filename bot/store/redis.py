@@ -292,6 +292,23 @@ class RedisStore:
                 except WatchError:
                     continue
 
+    async def forget_rep(self, tenant: str, rep_id: str) -> None:
+        keys = sorted(map(_text, await self.client.smembers(self.keys.owned(tenant, rep_id))))
+        for key in keys:
+            await self.forget_prospect(tenant, rep_id, key)
+        rep = self.keys.rep(tenant, rep_id)
+        team_set = await self.client.hget(rep, "team-set")
+        async with self.client.pipeline(transaction=True) as pipe:
+            if team_set is not None:
+                pipe.srem(_text(team_set), rep_id)
+            pipe.delete(
+                rep,
+                self.keys.owned(tenant, rep_id),
+                self.keys.callbacks(tenant, rep_id),
+                self.keys.recycles(tenant, rep_id),
+            )
+            await pipe.execute()
+
     async def export_rep(self, tenant: str, rep_id: str) -> dict[str, Any]:
         rep = await self.get_rep(tenant, rep_id)
         keys = sorted(map(_text, await self.client.smembers(self.keys.owned(tenant, rep_id))))

@@ -277,6 +277,22 @@ class SQLiteStore:
         db.execute("COMMIT")
         return gone > 0
 
+    async def forget_rep(self, tenant: str, rep_id: str) -> None:
+        await self._run(lambda: self._delete_rep(tenant, rep_id))
+
+    def _delete_rep(self, tenant: str, rep_id: str) -> None:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            owner = (tenant, rep_id)
+            db.execute("DELETE FROM reps WHERE tenant = ? AND user_id = ?", owner)
+            db.execute("DELETE FROM prospects WHERE tenant = ? AND rep_id = ?", owner)
+            db.execute("DELETE FROM check_ins WHERE tenant = ? AND rep_id = ?", owner)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
     async def export_rep(self, tenant: str, rep_id: str) -> dict[str, Any]:
         rep = await self.get_rep(tenant, rep_id)
         prospects, check_ins = await self._run(
