@@ -178,13 +178,19 @@ class RedisStore:
         self._reads = Batched(client)
 
     @classmethod
-    async def open(cls, url: str, prefix: str = "vc") -> RedisStore:
+    def connect(cls, url: str, prefix: str = "vc") -> RedisStore:
+        """A store on `url` that connects on first use: Redis may still be down."""
         # A blocking pool: under a burst, requests wait for a connection instead of failing
         # with MaxConnectionsError (which a rep would see as an apology).
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             url, decode_responses=True, max_connections=MAX_CONNECTIONS, timeout=POOL_TIMEOUT_S
         )
-        store = cls(redis.asyncio.Redis(connection_pool=pool), prefix)
+        return cls(redis.asyncio.Redis(connection_pool=pool), prefix)
+
+    @classmethod
+    async def open(cls, url: str, prefix: str = "vc") -> RedisStore:
+        """A store on `url` that answered a ping."""
+        store = cls.connect(url, prefix)
         await store.ping()
         return store
 
