@@ -1,0 +1,38 @@
+"""The Slack app manifests `voicemail-coach manifest slack` prints."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.slack.cli import slack_manifest
+from adapters.slack.modes import SCOPES
+
+# What the app calls: slash commands, chat.postMessage/postEphemeral, conversations.open for
+# the direct message, users.info for the rep's profile. Nothing uploads a file.
+USED_SCOPES = {"commands", "chat:write", "im:write", "users:read"}
+
+
+def bot_scopes(manifest: str) -> set[str]:
+    lines = manifest.splitlines()
+    start = lines.index("    bot:") + 1
+    scopes = set()
+    for line in lines[start:]:
+        if not line.startswith("      - "):
+            break
+        scopes.add(line.removeprefix("      - ").strip())
+    return scopes
+
+
+@pytest.mark.parametrize("socket", [False, True], ids=["http", "socket"])
+def test_the_manifest_asks_only_for_the_scopes_the_app_uses(socket: bool) -> None:
+    scopes = bot_scopes(slack_manifest("https://coach.example.com", socket=socket))
+    assert scopes == USED_SCOPES
+    assert "files:write" not in scopes
+    assert scopes <= set(SCOPES), "the OAuth install must ask for every scope the manifest has"
+
+
+def test_the_url_manifest_points_every_request_at_the_service() -> None:
+    text = slack_manifest("https://coach.example.com/")
+    assert text.count("https://coach.example.com/slack/events") == 3
+    assert "https://coach.example.com/slack/oauth_redirect" in text
+    assert "bot.example.com" not in text
