@@ -39,6 +39,10 @@ OUTCOME_WORDS = {
     Outcome.NOT_INTERESTED: "not interested",
     Outcome.CALLED_BACK: "they called back",
 }
+# What every script says (who calls, from where, on which number), with what to type for it.
+SCRIPT_NEEDS: Mapping[str, str] = MappingProxyType(
+    {"name": "<your name>", "company": "<your company>", "phone": "<your number>"}
+)
 
 
 def check_in_value(outcome: Outcome, record: ProspectRecord) -> str:
@@ -54,27 +58,49 @@ def parse_check_in_value(value: str) -> tuple[Outcome, str, str] | None:
     return Outcome(parts[0]), parts[1], parts[2]
 
 
+def script_gaps(rep: RepProfile) -> list[str]:
+    """The profile fields a script speaks that this rep has not set, in the order to set them."""
+    return [name for name in SCRIPT_NEEDS if not getattr(rep, name).strip()]
+
+
+def profile_commands(gaps: Sequence[str]) -> list[str]:
+    """The exact command that sets each missing field."""
+    return [f"/voicemail me {name} {SCRIPT_NEEDS[name]}" for name in gaps]
+
+
+def _script_withheld(gaps: Sequence[str]) -> list[str]:
+    """What replaces a script that would speak placeholders: the fields and how to set them."""
+    return [
+        f"Your script needs your {_and_list(gaps)}. Set {'it' if len(gaps) == 1 else 'them'}, "
+        "then ask me again:",
+        *profile_commands(gaps),
+    ]
+
+
+def _and_list(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 def decision_reply(
     record: ProspectRecord, decision: Decision, rep_zone: tzinfo, *, missing_profile: Sequence[str]
 ) -> Reply:
+    """The decision; `missing_profile` is `script_gaps(rep)`: while it has any, no script."""
     paragraphs = [reason.why for reason in decision.reasons]
     paragraphs += [
         f"Overrides {r.rule} ({r.action.value.replace('_', ' ')}): {r.why}"
         for r in decision.overridden
     ]
     paragraphs += [f"Warning: {warning}" for warning in decision.warnings]
-    if missing_profile and decision.script:
-        paragraphs.append(
-            f"Your script needs your {' and '.join(missing_profile)}: set it with "
-            f"`/voicemail me {missing_profile[0]} ...`"
-        )
+    script = decision.script
+    if script is not None and missing_profile:
+        paragraphs += _script_withheld(missing_profile)
+        script = None
     facts = [Fact("Call back", window_text(decision.call_back, rep_zone, record.first_name))]
     if decision.recycle_on:
         facts.append(Fact("Paused until", decision.recycle_on.isoformat()))
     facts.append(Fact("Attempt", f"{record.attempts + 1} of this cycle"))
     if decision.seconds_saved:
         facts.append(Fact("Time saved", f"{decision.seconds_saved} s"))
-    script = decision.script
     return Reply(
         heading=f"{HEADINGS[decision.action]} · {record.label}",
         paragraphs=tuple(paragraphs),
