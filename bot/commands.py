@@ -1,7 +1,7 @@
 """The grammar of the text after /voicemail, the same on every platform.
 
-Forgiving: case does not matter, quotes are optional (straight or curly), and the company
-follows `@` or `at`. Anything not understood raises GrammarError naming the part, with the
+Forgiving: case does not matter, quotes are optional (straight or curly), a leading
+`voicemail` is dropped, and the company follows `@` or `at`. Anything not understood raises GrammarError naming the part, with the
 closest usage line and an example; nothing is stored from it.
 """
 
@@ -202,6 +202,7 @@ SETTING_EXAMPLES: Mapping[str, str] = MappingProxyType(
         "holidays_country": "settings holidays-country GB",
     }
 )
+_VOICEMAIL_WORDS = frozenset({"voicemail", "/voicemail"})
 FOLLOWUP_ITEMS = ("proposal", "demo", "quote", "brochure")
 FACT_WORDS = frozenset(
     {"referred", "new", "expecting", "tz", "timezone", "region", *FOLLOWUP_ITEMS,
@@ -234,7 +235,7 @@ def tokenize(text: str) -> list[Token]:
 
 
 def parse(text: str) -> Command:
-    tokens = tokenize(text)
+    tokens = _without_leading_voicemail(tokenize(text))
     if not tokens or tokens[0].word == "help":
         return Help()
     head, rest = tokens[0].word, tokens[1:]
@@ -261,6 +262,13 @@ def parse(text: str) -> Command:
         return _settings(rest)
     prospect, extra = _prospect("decide", tokens, stop=FACT_WORDS)
     return AskDecision(prospect, _facts(extra))
+
+
+def _without_leading_voicemail(tokens: list[Token]) -> list[Token]:
+    """`voicemail Jane Doe @ Acme` (or `/voicemail ...`, pasted whole) asks about Jane Doe."""
+    if tokens and tokens[0].word in _VOICEMAIL_WORDS:
+        return tokens[1:]
+    return tokens
 
 
 def _has_at(tokens: list[Token]) -> bool:

@@ -179,6 +179,21 @@ def test_the_last_relationship_word_wins() -> None:
     assert facts_of("Jane Doe @ Acme referred by Tom client").relationship is Relationship.CLIENT
 
 
+# --- a leading `voicemail`, `at` inside a name, and typos of command words -----------------
+
+
+@pytest.mark.parametrize(
+    "text", ["voicemail Jane Doe @ Acme", "/voicemail Jane Doe @ Acme", "VOICEMAIL Jane Doe @ Acme"]
+)
+def test_a_leading_voicemail_word_is_dropped(text: str) -> None:
+    assert parse(text) == AskDecision(JANE, Facts())
+
+
+def test_a_leading_voicemail_word_is_dropped_before_any_command() -> None:
+    assert parse("voicemail history Jane Doe @ Acme") == ShowHistory(JANE)
+    assert parse("/voicemail") == Help()
+
+
 # --- log ----------------------------------------------------------------------------------
 
 
