@@ -1,8 +1,9 @@
 """The grammar of the text after /voicemail, the same on every platform.
 
 Forgiving: case does not matter, quotes are optional (straight or curly), a leading
-`voicemail` is dropped, and the company follows `@` or `at`. Anything not understood raises GrammarError naming the part, with the
-closest usage line and an example; nothing is stored from it.
+`voicemail` is dropped, and the company follows `@` (or `at`, on a line without `@`). Anything
+not understood raises GrammarError naming the part, with the closest usage line and an
+example; nothing is stored from it.
 """
 
 from __future__ import annotations
@@ -292,7 +293,7 @@ def _prospect(
     command: str, tokens: list[Token], *, stop: frozenset[str]
 ) -> tuple[ProspectRef, list[Token]]:
     """`<name> @|at <company>` at the start of tokens; the company ends at a word in `stop`."""
-    at = next((i for i, t in enumerate(tokens) if t.word in ("@", "at")), None)
+    at = _separator(tokens)
     if at is None:
         raise GrammarError(
             command, _join(tokens) or "(nothing)", "name the prospect and their company with @"
@@ -310,6 +311,14 @@ def _prospect(
     if not company:
         raise GrammarError(command, name, "the company goes after @")
     return ProspectRef(name, company), tokens[end:]
+
+
+def _separator(tokens: list[Token]) -> int | None:
+    """Where `@` is; `at` separates only on a line without one, so `Matt At @ Acme` is Matt At."""
+    words = [token.word for token in tokens]
+    if "@" in words:
+        return words.index("@")
+    return words.index("at") if "at" in words else None
 
 
 def _facts(tokens: list[Token]) -> Facts:

@@ -194,6 +194,18 @@ def test_a_leading_voicemail_word_is_dropped_before_any_command() -> None:
     assert parse("/voicemail") == Help()
 
 
+@pytest.mark.parametrize(
+    ("text", "prospect"),
+    [
+        ("Matt At @ Acme", ProspectRef("Matt At", "Acme")),
+        ("Jane Doe @ Eat At Joes", ProspectRef("Jane Doe", "Eat At Joes")),
+        ("Jane Doe at Acme", JANE),
+    ],
+)
+def test_at_separates_only_on_a_line_without_an_at_sign(text: str, prospect: ProspectRef) -> None:
+    assert ask(text).prospect == prospect
+
+
 # --- log ----------------------------------------------------------------------------------
 
 
