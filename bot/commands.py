@@ -3,7 +3,8 @@
 Forgiving: case does not matter, quotes are optional (straight or curly), a leading
 `voicemail` is dropped, and the company follows `@` (or `at`, on a line without `@`). Anything
 not understood raises GrammarError naming the part, with the closest usage line and an
-example; nothing is stored from it.
+example; nothing is stored from it. A first word one typo away from a command word gets the
+corrected line as a suggestion rather than becoming part of a prospect's name.
 """
 
 from __future__ import annotations
@@ -203,6 +204,14 @@ SETTING_EXAMPLES: Mapping[str, str] = MappingProxyType(
         "holidays_country": "settings holidays-country GB",
     }
 )
+# Each word that starts a command, and the usage line its near misses are pointed to.
+COMMAND_USAGE: Mapping[str, str] = MappingProxyType(
+    {"history": "history", "log": "log", "queue": "queue", "today": "queue", "me": "me",
+     "team": "team", "settings": "settings", "forget": "forget", "export": "export",
+     "help": "help"}
+)  # fmt: skip
+COMMAND_WORDS = tuple(COMMAND_USAGE)
+_SHORT_WORD = 3
 _VOICEMAIL_WORDS = frozenset({"voicemail", "/voicemail"})
 FOLLOWUP_ITEMS = ("proposal", "demo", "quote", "brochure")
 FACT_WORDS = frozenset(
@@ -237,6 +246,30 @@ def tokenize(text: str) -> list[Token]:
 
 def parse(text: str) -> Command:
     tokens = _without_leading_voicemail(tokenize(text))
+    try:
+        return _parse_tokens(tokens)
+    except _NotACommand:
+        pass
+    suggestion = _suggestion(tokens)
+    if suggestion is not None:
+        command, corrected = suggestion
+        raise GrammarError(command, tokens[0].text, f"did you mean `{corrected}`?")
+    prospect, extra = _prospect("decide", tokens, stop=FACT_WORDS)
+    return AskDecision(prospect, _facts(extra))
+
+
+class _NotACommand(Exception):
+    """The first word is no command word: the line is a decision request (or a typo of one)."""
+
+
+def _without_leading_voicemail(tokens: list[Token]) -> list[Token]:
+    """`voicemail Jane Doe @ Acme` (or `/voicemail ...`, pasted whole) asks about Jane Doe."""
+    if tokens and tokens[0].word in _VOICEMAIL_WORDS:
+        return tokens[1:]
+    return tokens
+
+
+def _parse_tokens(tokens: list[Token]) -> Command:
     if not tokens or tokens[0].word == "help":
         return Help()
     head, rest = tokens[0].word, tokens[1:]
@@ -261,15 +294,66 @@ def parse(text: str) -> Command:
         return _profile(rest)
     if head == "settings":
         return _settings(rest)
-    prospect, extra = _prospect("decide", tokens, stop=FACT_WORDS)
-    return AskDecision(prospect, _facts(extra))
+    raise _NotACommand
 
 
-def _without_leading_voicemail(tokens: list[Token]) -> list[Token]:
-    """`voicemail Jane Doe @ Acme` (or `/voicemail ...`, pasted whole) asks about Jane Doe."""
-    if tokens and tokens[0].word in _VOICEMAIL_WORDS:
-        return tokens[1:]
-    return tokens
+def _suggestion(tokens: list[Token]) -> tuple[str, str] | None:
+    """(usage key, corrected line) if the first word is a near miss of a command word.
+
+    Only when the corrected line parses as that command: `Lou Reed @ Acme` stays a decision,
+    since `log Reed @ Acme` names no outcome. `help` takes anything after it, so a near miss
+    of it counts only alone (`Hel Doe @ Acme` is someone's name).
+    """
+    if not tokens or tokens[0].quoted:
+        return None
+    first, rest = tokens[0].word, tokens[1:]
+    for word in COMMAND_WORDS:
+        if not _is_near_miss(first, word) or (word == "help" and rest):
+            continue
+        corrected = [Token(word, quoted=False), *rest]
+        try:
+            _parse_tokens(corrected)
+        except (GrammarError, _NotACommand):
+            continue
+        return COMMAND_USAGE[word], _line(corrected)
+    return None
+
+
+def _is_near_miss(typed: str, word: str) -> bool:
+    """One edit away (a swap of neighbours counts as one).
+
+    A short word (`me`, `log`) only by a swap or one extra letter (`lgo`, `logg`): a changed or
+    missing letter turns too many names into it (Lou, Lo, Mo).
+    """
+    if typed == word or not _damerau_levenshtein_is_one(typed, word):
+        return False
+    return len(word) > _SHORT_WORD or len(typed) > len(word) or _is_one_swap(typed, word)
+
+
+def _is_one_swap(typed: str, word: str) -> bool:
+    if len(typed) != len(word):
+        return False
+    diffs = [i for i, (a, b) in enumerate(zip(typed, word, strict=True)) if a != b]
+    return (
+        len(diffs) == 2
+        and diffs[1] == diffs[0] + 1
+        and typed[diffs[0]] == word[diffs[1]]
+        and typed[diffs[1]] == word[diffs[0]]
+    )
+
+
+def _damerau_levenshtein_is_one(typed: str, word: str) -> bool:
+    if abs(len(typed) - len(word)) > 1:
+        return False
+    if len(typed) == len(word):
+        mismatches = sum(a != b for a, b in zip(typed, word, strict=True))
+        return mismatches == 1 or _is_one_swap(typed, word)
+    shorter, longer = sorted((typed, word), key=len)
+    return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
+
+
+def _line(tokens: list[Token]) -> str:
+    return " ".join(f'"{t.text}"' if t.quoted else t.text for t in tokens)
 
 
 def _has_at(tokens: list[Token]) -> bool:

@@ -206,6 +206,56 @@ def test_at_separates_only_on_a_line_without_an_at_sign(text: str, prospect: Pro
     assert ask(text).prospect == prospect
 
 
+@pytest.mark.parametrize(
+    ("text", "command", "corrected"),
+    [
+        ("histroy Jane Doe @ Acme", "history", "history Jane Doe @ Acme"),
+        ("hsitory Jane Doe @ Acme", "history", "history Jane Doe @ Acme"),
+        ("lgo Jane Doe @ Acme left", "log", "log Jane Doe @ Acme left"),
+        ("logg Jane Doe @ Acme left", "log", "log Jane Doe @ Acme left"),
+        ("forgte Jane Doe @ Acme", "forget", "forget Jane Doe @ Acme"),
+        ("forgt Jane Doe @ Acme", "forget", "forget Jane Doe @ Acme"),
+        ("setings playbook balanced", "settings", "settings playbook balanced"),
+        ("setting final-attempt 4", "settings", "settings final-attempt 4"),
+        ("em name Sam Lee", "me", "me name Sam Lee"),
+        ("queeu", "queue", "queue"),
+        ("tody", "queue", "today"),
+        ("teams", "team", "team"),
+        ("exprot", "export", "export"),
+        ("hlep", "help", "help"),
+        ('histroy "Jane Doe" @ Acme', "history", 'history "Jane Doe" @ Acme'),
+    ],
+)
+def test_a_near_miss_of_a_command_word_suggests_the_corrected_line(
+    text: str, command: str, corrected: str
+) -> None:
+    error = grammar_error(text)
+    assert error.command == command
+    assert error.part == text.split()[0]
+    assert error.problem == f"did you mean `{corrected}`?"
+    assert isinstance(parse(corrected), type(parse(USAGE[command].example)))
+
+
+@pytest.mark.parametrize(
+    ("text", "prospect"),
+    [
+        ("Lou Reed @ Acme", ProspectRef("Lou Reed", "Acme")),  # `log Reed @ Acme`: no outcome
+        ("Tam Lin @ Acme", ProspectRef("Tam Lin", "Acme")),  # `team` takes nothing after it
+        ("Lo Wang @ Acme left", ProspectRef("Lo Wang", "Acme left")),  # short: swaps only
+        ("Lou Reed @ Acme left", ProspectRef("Lou Reed", "Acme left")),
+        ("Meg Ryan @ Acme", ProspectRef("Meg Ryan", "Acme")),  # `me Ryan`: no profile field
+        ("Hel Doe @ Acme", ProspectRef("Hel Doe", "Acme")),  # `help` counts only alone
+        ("Logan Roy @ Acme left", ProspectRef("Logan Roy", "Acme left")),
+        ("Histories Jane @ Acme", ProspectRef("Histories Jane", "Acme")),  # two edits away
+        ('"Histroy" Jane @ Acme', ProspectRef("Histroy Jane", "Acme")),  # quoted: a name
+    ],
+)
+def test_a_name_that_only_looks_like_a_command_word_still_asks_for_a_decision(
+    text: str, prospect: ProspectRef
+) -> None:
+    assert ask(text).prospect == prospect
+
+
 # --- log ----------------------------------------------------------------------------------
 
 
@@ -508,3 +558,13 @@ def test_random_text_never_breaks_the_conversation_nor_stores_what_did_not_parse
         assert prospects == []
         assert after == before
         assert after["prospects"] == 0
+
+
+@pytest.mark.parametrize(
+    "text", ["histroy Jane Doe @ Acme", "lgo Jane Doe @ Acme left", "forgte Jane Doe @ Acme"]
+)
+def test_a_typo_of_a_command_word_stores_no_prospect(tmp_path: Path, text: str) -> None:
+    before, tone, prospects, after = asyncio.run(_talk(tmp_path / "coach.db", text))
+    assert tone is Tone.ERROR
+    assert prospects == []
+    assert after == before
