@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+from importlib.resources import files
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-MANIFEST_DIR = Path(__file__).resolve().parents[2] / "manifest" / "slack"
+# Package data of the installed `manifest.slack` package, so a non-editable install prints it too.
+MANIFEST_PACKAGE = "manifest.slack"
 PLACEHOLDER = "https://bot.example.com"
 EXIT_BAD_INPUT = 2
 
@@ -30,7 +31,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 def slack_manifest(url: str | None, socket: bool = False) -> str:
     """The manifest text; with a URL, every request URL points at {url}/slack/events."""
     name = "manifest.socket.yml" if socket else "manifest.yml"
-    text = (MANIFEST_DIR / name).read_text(encoding="utf-8")
+    text = files(MANIFEST_PACKAGE).joinpath(name).read_text(encoding="utf-8")
     if url:
         text = text.replace(PLACEHOLDER, base_url(url))
     return text
@@ -52,8 +53,9 @@ def print_manifest(url: str | None, socket: bool, stdout: TextIO, stderr: TextIO
     except ValueError as error:
         print(f"--url: {error}", file=stderr)
         return EXIT_BAD_INPUT
-    except OSError as error:
-        print(f"manifest: cannot read it ({type(error).__name__}: {error.filename})", file=stderr)
+    except (OSError, ModuleNotFoundError) as error:
+        where = getattr(error, "filename", None) or MANIFEST_PACKAGE
+        print(f"manifest: cannot read it ({type(error).__name__}: {where})", file=stderr)
         return 1
     stdout.write(text)
     return 0

@@ -1,0 +1,1 @@
+"""The chat platforms' app manifests: package data, so an installed copy prints them."""

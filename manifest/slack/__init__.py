@@ -1,0 +1,1 @@
+"""The Slack app manifests (HTTP and Socket Mode) and the app icon."""
