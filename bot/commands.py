@@ -213,6 +213,7 @@ COMMAND_USAGE: Mapping[str, str] = MappingProxyType(
 COMMAND_WORDS = tuple(COMMAND_USAGE)
 _SHORT_WORD = 3
 _VOICEMAIL_WORDS = frozenset({"voicemail", "/voicemail"})
+_EITHER_SPELLING = " (with - or _)"
 FOLLOWUP_ITEMS = ("proposal", "demo", "quote", "brochure")
 FACT_WORDS = frozenset(
     {"referred", "new", "expecting", "tz", "timezone", "region", *FOLLOWUP_ITEMS,
@@ -523,10 +524,16 @@ def _settings(tokens: list[Token]) -> ChangeSettings:
 def _name_and_value(
     command: str, tokens: list[Token], names: Mapping[str, str], what: str
 ) -> tuple[str, str]:
-    """`<name> <value ...>` where name is one of `names`' words, and a value must follow."""
-    name = names.get(tokens[0].word)
+    """`<name> <value ...>` where name is one of `names`' words, and a value must follow.
+
+    `final_attempt` reads as `final-attempt`: the README and the decide JSON spell settings
+    with underscores, the chat with hyphens, and a rep may copy either.
+    """
+    name = names.get(tokens[0].word.replace("_", "-"))
     if name is None:
-        raise GrammarError(command, tokens[0].text, f"not a {what}; one of {', '.join(names)}")
+        spelling = _EITHER_SPELLING if any("-" in word for word in names) else ""
+        accepted = f"one of {', '.join(names)}{spelling}"
+        raise GrammarError(command, tokens[0].text, f"not a {what}; {accepted}")
     value = _join(tokens[1:])
     if not value:
         raise GrammarError(command, tokens[0].text, f"give a value after the {what}")

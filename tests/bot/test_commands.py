@@ -357,6 +357,15 @@ def test_settings_without_a_name_shows_them() -> None:
         ("settings holidays-country GB", "holidays_country", "GB"),
         ("settings holidays DE-BY", "holidays_country", "DE-BY"),
         ("SETTINGS FINAL-ATTEMPT 4", "final_attempt", "4"),
+        ("settings final_attempt 4", "final_attempt", "4"),
+        ("settings recycle_days 120", "recycle_days", "120"),
+        ("settings min_gap 3", "min_gap", "3"),
+        ("settings silence_days 30", "silence_days", "30"),
+        ("settings silence_dials 6", "silence_dials", "6"),
+        ("settings early_window 07:30-08:30", "early_window", "07:30-08:30"),
+        ("settings late_window 17:00-18:00", "late_window", "17:00-18:00"),
+        ("settings holidays_country GB", "holidays_country", "GB"),
+        ("SETTINGS Final_Attempt 4", "final_attempt", "4"),
     ],
 )
 def test_settings_with_each_setting_word(text: str, name: str, value: str) -> None:
@@ -460,6 +469,11 @@ def test_the_unknown_setting_error_lists_the_settings() -> None:
     error = grammar_error("settings aggressiveness 11")
     for name in ("playbook", "final-attempt", "recycle-days", "early-window"):
         assert name in error.problem
+
+
+def test_the_unknown_setting_error_says_either_spelling_is_accepted() -> None:
+    assert "(with - or _)" in grammar_error("settings final__attempt 4").problem
+    assert "(with - or _)" not in grammar_error("me shoe size 9").problem
 
 
 def test_the_unknown_playbook_error_lists_the_playbooks() -> None:
