@@ -12,7 +12,7 @@ from bot.commands import USAGE, GrammarError
 from bot.digests import Numbers, percent
 from bot.records import CheckIn, Outcome, ProspectRecord, RepProfile, TeamConfig
 from bot.types import Button, Fact, Reply, ScriptBlock, Tone
-from policy import Action, Decision, Window
+from policy import Action, Decision, Reason, Window
 
 CHECK_IN = "checkin"
 CHECK_IN_BUTTONS: Sequence[tuple[str, Outcome]] = (
@@ -28,6 +28,31 @@ HEADINGS = {
     Action.FINAL_VOICEMAIL: "Leave your final voicemail",
     Action.RECYCLE: "Paused: don't call",
 }
+# The advice in running text: "When you call in their hours: leave a voicemail."
+ADVICE = {
+    Action.LEAVE_VOICEMAIL: "leave a voicemail",
+    Action.HANG_UP: "hang up without a message",
+    Action.DIAL_ZERO: "dial 0, then hang up",
+    Action.FINAL_VOICEMAIL: "leave your final voicemail",
+    Action.RECYCLE: "don't call, the lead is paused",
+}
+# A rule that lost, in plain words: "On its own that would mean leaving a voicemail".
+ADVICE_AS_NOUN = {
+    Action.LEAVE_VOICEMAIL: "leaving a voicemail",
+    Action.HANG_UP: "hanging up without a message",
+    Action.DIAL_ZERO: "dialing 0",
+    Action.FINAL_VOICEMAIL: "leaving your final voicemail",
+    Action.RECYCLE: "not calling while the lead is paused",
+}
+ADVISED_OUTCOME = {
+    Action.LEAVE_VOICEMAIL: Outcome.LEFT,
+    Action.FINAL_VOICEMAIL: Outcome.LEFT,
+    Action.HANG_UP: Outcome.SKIPPED,
+    Action.DIAL_ZERO: Outcome.ZERO,
+}
+# The legal-hours warning of policy.decide ends with "Do not dial now."
+DO_NOT_DIAL = "do not dial now"
+DO_NOT_DIAL_HEADING = "Don't dial now: outside calling hours"
 OUTCOME_WORDS = {
     Outcome.LEFT: "left a voicemail",
     Outcome.SKIPPED: "hung up without a message",
@@ -85,49 +110,70 @@ def decision_reply(
     record: ProspectRecord, decision: Decision, rep_zone: tzinfo, *, missing_profile: Sequence[str]
 ) -> Reply:
     """The decision; `missing_profile` is `script_gaps(rep)`: while it has any, no script."""
-    paragraphs = [reason.why for reason in decision.reasons]
-    paragraphs += [
-        f"Overrides {r.rule} ({r.action.value.replace('_', ' ')}): {r.why}"
-        for r in decision.overridden
-    ]
-    paragraphs += [f"Warning: {warning}" for warning in decision.warnings]
+    held_back = _do_not_dial_now(decision)
+    paragraphs = _warnings_first(decision) if held_back else []
+    paragraphs += [reason.why for reason in decision.reasons]
+    paragraphs += [_overridden_text(reason) for reason in decision.overridden]
+    if not held_back:
+        paragraphs += [f"Warning: {warning}" for warning in decision.warnings]
     script = decision.script
     if script is not None and missing_profile:
         paragraphs += _script_withheld(missing_profile)
         script = None
-    facts = [Fact("Call back", window_text(decision.call_back, rep_zone, record.first_name))]
-    if decision.recycle_on:
-        facts.append(Fact("Paused until", decision.recycle_on.isoformat()))
-    facts.append(Fact("Attempt", f"{record.attempts + 1} of this cycle"))
-    if decision.seconds_saved:
-        facts.append(Fact("Time saved", f"{decision.seconds_saved} s"))
+    heading = DO_NOT_DIAL_HEADING if held_back else HEADINGS[decision.action]
     return Reply(
-        heading=f"{HEADINGS[decision.action]} · {record.label}",
+        heading=f"{heading} · {record.label}",
         paragraphs=tuple(paragraphs),
         script=None if script is None else ScriptBlock(script.text, script.seconds),
-        facts=tuple(facts),
-        buttons=tuple(
-            Button(
-                label,
-                CHECK_IN,
-                check_in_value(outcome, record),
-                primary=_advised(decision, outcome),
-            )
-            for label, outcome in CHECK_IN_BUTTONS
-        ),
+        facts=_decision_facts(record, decision, rep_zone),
+        buttons=() if decision.action is Action.RECYCLE else _check_in_buttons(record, decision),
         footer=tuple(f"{r.rule}: {r.source}" for r in (*decision.reasons, *decision.overridden)),
         tone=Tone.DECISION,
         subject=record.label,
     )
 
 
-def _advised(decision: Decision, outcome: Outcome) -> bool:
-    return {
-        Action.LEAVE_VOICEMAIL: Outcome.LEFT,
-        Action.FINAL_VOICEMAIL: Outcome.LEFT,
-        Action.HANG_UP: Outcome.SKIPPED,
-        Action.DIAL_ZERO: Outcome.ZERO,
-    }.get(decision.action) is outcome
+def _do_not_dial_now(decision: Decision) -> bool:
+    """A warning says not to dial now (outside legal hours): it, not the advice, comes first.
+
+    A paused lead is not to be called anyway, so its heading already says so."""
+    return decision.action is not Action.RECYCLE and any(
+        DO_NOT_DIAL in warning.lower() for warning in decision.warnings
+    )
+
+
+def _warnings_first(decision: Decision) -> list[str]:
+    return [*decision.warnings, f"When you call in their hours: {ADVICE[decision.action]}."]
+
+
+def _overridden_text(reason: Reason) -> str:
+    return (
+        f"{reason.why} On its own that would mean {ADVICE_AS_NOUN[reason.action]}, "
+        "but the reason above comes first."
+    )
+
+
+def _decision_facts(
+    record: ProspectRecord, decision: Decision, rep_zone: tzinfo
+) -> tuple[Fact, ...]:
+    facts = [Fact("Call back", window_text(decision.call_back, rep_zone, record.first_name))]
+    if decision.recycle_on:
+        facts.append(Fact("Paused until", decision.recycle_on.isoformat()))
+    if decision.action is Action.RECYCLE:  # no dial: no attempt to count, no time to save
+        return tuple(facts)
+    facts.append(Fact("Attempt", f"{record.attempts + 1} of this cycle"))
+    if decision.seconds_saved:
+        facts.append(Fact("Time saved", f"{decision.seconds_saved} s"))
+    return tuple(facts)
+
+
+def _check_in_buttons(record: ProspectRecord, decision: Decision) -> tuple[Button, ...]:
+    # Outside calling hours no outcome is the advised one: none is highlighted.
+    advised = None if _do_not_dial_now(decision) else ADVISED_OUTCOME.get(decision.action)
+    return tuple(
+        Button(label, CHECK_IN, check_in_value(outcome, record), primary=outcome is advised)
+        for label, outcome in CHECK_IN_BUTTONS
+    )
 
 
 def window_text(window: Window, rep_zone: tzinfo, who: str) -> str:

@@ -55,6 +55,17 @@ class Rule:
         return ", ".join(seed_file(seed) for seed in self.seeds)
 
 
+def _sentence(why: Callable[[Context], str]) -> Callable[[Context], str]:
+    """A reason that opens with what the rep typed ("the demo for ...", "tom") starts with a
+    capital all the same."""
+
+    def capitalized(ctx: Context) -> str:
+        text = why(ctx)
+        return text[:1].upper() + text[1:]
+
+    return capitalized
+
+
 def _always(_: Context) -> bool:
     return True
 
@@ -124,7 +135,9 @@ EXPECTED_REPLY = Rule(
     applies=lambda ctx: ctx.prospect.expecting_response,
     action=_constant(Action.LEAVE_VOICEMAIL),
     script=ScriptKind.EXPECTED_REPLY,
-    why=lambda ctx: f"{ctx.first_name} is waiting for your answer: a reply is as sure as it gets.",
+    why=_sentence(
+        lambda ctx: f"{ctx.first_name} is waiting for your answer: a reply is as sure as it gets."
+    ),
 )
 
 FINAL_ATTEMPT = Rule(
@@ -162,9 +175,11 @@ OPEN_FOLLOWUP = Rule(
     applies=lambda ctx: bool(ctx.prospect.open_followup),
     action=_constant(Action.LEAVE_VOICEMAIL),
     script=ScriptKind.FOLLOWUP,
-    why=lambda ctx: (
-        f"{ctx.prospect.open_followup} waits for an answer: you have a right to expect "
-        "a response, so leave a specific message."
+    why=_sentence(
+        lambda ctx: (
+            f"{ctx.prospect.open_followup} waits for an answer: you have a right to expect "
+            "a response, so leave a specific message."
+        )
     ),
 )
 
@@ -176,9 +191,11 @@ REFERRAL = Rule(
     applies=lambda ctx: ctx.prospect.relationship is Relationship.REFERRED,
     action=_constant(Action.LEAVE_VOICEMAIL),
     script=ScriptKind.REFERRAL,
-    why=lambda ctx: (
-        f"{ctx.prospect.referred_by or 'Someone'} referred you: "
-        "a referred prospect is the one stranger who calls back."
+    why=_sentence(
+        lambda ctx: (
+            f"{ctx.prospect.referred_by or 'Someone'} referred you: "
+            "a referred prospect is the one stranger who calls back."
+        )
     ),
 )
 
@@ -190,9 +207,11 @@ NEW_IN_ROLE = Rule(
     applies=lambda ctx: ctx.prospect.new_in_role and ctx.history.voicemails_left == 0,
     action=_constant(Action.LEAVE_VOICEMAIL),
     script=ScriptKind.INTRODUCTION,
-    why=lambda ctx: (
-        f"{ctx.first_name} is new in the role: newcomers look for new ways of doing things, "
-        "so tell them what you do."
+    why=_sentence(
+        lambda ctx: (
+            f"{ctx.first_name} is new in the role: newcomers look for new ways of doing things, "
+            "so tell them what you do."
+        )
     ),
 )
 

@@ -112,3 +112,60 @@ def test_a_decision_without_a_script_does_not_ask_for_the_profile() -> None:
     reply = ask(jane(), rep=NOBODY)  # a stranger: dial zero
     assert reply.heading.startswith("Dial 0")
     assert not any("/voicemail me" in p for p in reply.paragraphs)
+
+
+# --- decisions in plain words ---------------------------------------------------------------
+
+
+def test_a_reason_opening_with_the_item_starts_with_a_capital() -> None:
+    reply = ask(jane(relationship=Relationship.KNOWN, open_followup="the demo for the Q3 rollout"))
+    assert reply.paragraphs[0].startswith("The demo for the Q3 rollout waits for an answer")
+
+
+def test_an_overridden_rule_is_told_in_plain_words() -> None:
+    # A referral, but a voicemail was left on the last dial: too soon wins.
+    record = jane(**REFERRED, attempts=1, voicemails_left=1, attempts_since_voicemail=0)
+    reply = ask(record)
+    assert reply.heading == "Hang up: no message · Jane Doe @ Acme"
+    assert reply.paragraphs[1] == (
+        "Tom Ruiz referred you: a referred prospect is the one stranger who calls back. "
+        "On its own that would mean leaving a voicemail, but the reason above comes first."
+    )
+    assert not any("Overrides" in p or "_" in p for p in reply.paragraphs)
+
+
+LATE_EVENING = MONDAY.replace(hour=22, minute=30)
+
+
+def test_outside_calling_hours_the_reply_leads_with_do_not_dial() -> None:
+    reply = ask(jane(**REFERRED), now=LATE_EVENING)
+    assert reply.heading == "Don't dial now: outside calling hours · Jane Doe @ Acme"
+    assert "22:30" in reply.paragraphs[0]
+    assert reply.paragraphs[0].endswith("Do not dial now.")
+    assert reply.paragraphs[1] == "When you call in their hours: leave a voicemail."
+    assert not any(p.startswith("Warning:") for p in reply.paragraphs)
+    assert not any(button.primary for button in reply.buttons)
+
+
+def test_in_calling_hours_there_is_no_warning_and_the_advice_is_the_heading() -> None:
+    reply = ask(jane(**REFERRED))
+    assert reply.heading == "Leave a voicemail · Jane Doe @ Acme"
+    assert [b.label for b in reply.buttons if b.primary] == ["Left it"]
+
+
+def test_a_paused_lead_shows_when_it_comes_back_and_nothing_to_check_in() -> None:
+    record = jane(relationship=Relationship.KNOWN, recycle_on=MONDAY.date().replace(month=12))
+    reply = ask(record)
+    assert reply.heading == "Paused: don't call · Jane Doe @ Acme"
+    labels = [fact.label for fact in reply.facts]
+    assert "Paused until" in labels
+    assert "Time saved" not in labels
+    assert "Attempt" not in labels
+    assert reply.buttons == ()
+
+
+def test_a_paused_lead_outside_calling_hours_still_reads_paused() -> None:
+    record = jane(relationship=Relationship.KNOWN, recycle_on=MONDAY.date().replace(month=12))
+    reply = ask(record, now=LATE_EVENING)
+    assert reply.heading == "Paused: don't call · Jane Doe @ Acme"
+    assert reply.buttons == ()

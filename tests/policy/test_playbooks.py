@@ -600,6 +600,29 @@ def test_final_attempt_reason_cites_seed_002_and_the_recycle_days() -> None:
     assert "90 days" in reason.why
 
 
+@pytest.mark.parametrize("expected", EVERY_ROW)
+def test_every_reason_is_a_sentence_starting_with_a_capital(expected: Row) -> None:
+    decision = decide_for(playbook=expected.playbook, **expected.given)
+    for reason in (*decision.reasons, *decision.overridden):
+        assert reason.why[0].isupper() or reason.why[0].isdigit(), reason.why
+
+
+@pytest.mark.parametrize(
+    ("given", "opening"),
+    [
+        ({**QUIET, "open_followup": "the demo for the Q3 rollout"}, "The demo for the Q3 rollout"),
+        ({"relationship": REFERRED, "referred_by": "tom ruiz"}, "Tom ruiz referred you"),
+        ({**QUIET, "name": "jane doe", "expecting_response": True}, "Jane is waiting"),
+        ({"name": "jane doe", "new_in_role": True}, "Jane is new in the role"),
+    ],
+    ids=["followup", "referral", "expected-reply", "new-in-role"],
+)
+def test_a_reason_opening_with_what_the_rep_typed_starts_with_a_capital(
+    given: dict[str, Any], opening: str
+) -> None:
+    assert decide_for(**given).reasons[0].why.startswith(opening)
+
+
 def test_long_silence_reason_gives_the_days_since_the_conversation() -> None:
     reason = decide_for(relationship=KNOWN, last_conversation=days_ago(50)).reasons[0]
     assert "50 days" in reason.why
