@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -34,10 +33,19 @@ from bot.commands import (
 )
 from bot.digests import count
 from bot.forms import FormErrors, parse_decision_form
-from bot.records import Advice, Outcome, ProspectRecord, RepProfile, prospect_key
+from bot.records import (
+    Advice,
+    CheckIn,
+    Outcome,
+    ProspectRecord,
+    RepProfile,
+    TeamConfig,
+    prospect_key,
+)
 from bot.store import Store
+from bot.store.base import Change
 from bot.types import Actor, Reply, Request
-from policy import InvalidInput, decide
+from policy import Decision, InvalidInput, decide
 from policy.inputs import parse_phone, parse_timezone
 
 log = logging.getLogger("voicemail_coach.conversation")
@@ -132,52 +140,48 @@ class Conversation:
 
     async def profile(self, actor: Actor) -> RepProfile:
         """The stored profile, with gaps filled from the chat platform's profile."""
-        return (await self._profile_and_news(actor))[0]
+        return _merged_profile(actor, await self.store.get_rep(actor.tenant, actor.user_id))
 
-    async def _profile_and_news(self, actor: Actor) -> tuple[RepProfile, bool]:
-        """The profile, and whether it differs from the stored one (so it is worth saving)."""
-        stored = await self.store.get_rep(actor.tenant, actor.user_id)
-        rep = stored or RepProfile(actor.tenant, actor.user_id)
-        merged = replace(
-            rep,
-            name=rep.name or actor.display_name,
-            timezone=rep.timezone or actor.timezone,
-            phone=rep.phone or actor.phone or "",
-            role=actor.role,
+    async def _saved_profile(self, actor: Actor) -> RepProfile:
+        """The profile as `profile` gives it, stored when the platform added something."""
+        return await self.store.change_rep(
+            actor.tenant, actor.user_id, lambda stored: _merged_profile(actor, stored)
         )
-        return merged, merged != stored
 
     async def ask(self, actor: Actor, who: ProspectRef, facts: Facts) -> Reply:
         now = self.clock()
-        (rep, news), found = await asyncio.gather(  # one round trip to the store, not two
-            self._profile_and_news(actor), self._prospect(actor, who)
-        )
+        rep = await self._saved_profile(actor)
         team = await self.store.get_team(actor.tenant, rep.team)
-        record = _with_facts(found, facts)
-        decision = decide(
-            rep=rep.as_policy_rep(),
-            prospect=record.as_policy_prospect(),
-            history=record.as_policy_history(),
-            now=now,
-            playbook=team.playbook,
-            settings=team.settings,
-        )
-        record = replace(record, last_advice=Advice(decision.action, decision.rule, now))
-        if news:
-            await self.store.save_rep(rep)
-        await self.store.save_prospect(record)
+
+        def advise(found: ProspectRecord | None) -> Change[Decision]:
+            record = _with_facts(found or _new_prospect(actor, who), facts)
+            decision = decide(
+                rep=rep.as_policy_rep(),
+                prospect=record.as_policy_prospect(),
+                history=record.as_policy_history(),
+                now=now,
+                playbook=team.playbook,
+                settings=team.settings,
+            )
+            advice = Advice(decision.action, decision.rule, now)
+            return Change(replace(record, last_advice=advice), decision)
+
+        key = prospect_key(who.name, who.company)
+        changed = await self.store.change_prospect(actor.tenant, actor.user_id, key, advise)
+        assert changed is not None, "a change without a check-in is always written"
+        decision = changed.result
         log.info(
             "decision",
             extra={"tenant": actor.tenant, "action": decision.action.value, "rule": decision.rule},
         )
         missing = [name for name in ("phone", "name") if not getattr(rep, name)]
-        return replies.decision_reply(record, decision, _zone(rep), missing_profile=missing)
+        return replies.decision_reply(changed.record, decision, _zone(rep), missing_profile=missing)
 
     async def log_outcome(
         self, actor: Actor, who: ProspectRef, outcome: Outcome, note: str, key: str
     ) -> Reply:
-        record = await self._prospect(actor, who)
-        return await self._check_in(actor, record, outcome, note, key)
+        key_of_prospect = prospect_key(who.name, who.company)
+        return await self._check_in(actor, key_of_prospect, outcome, note, key, new=who)
 
     async def _press(self, request: Request) -> Reply:
         assert request.button is not None
@@ -186,33 +190,55 @@ class Conversation:
             return replies.error_reply("Unknown button", "That button is not one I know.")
         outcome, advice_at, key = parsed
         actor = request.actor
-        record = await self.store.get_prospect(actor.tenant, actor.user_id, key)
-        if record is None:
+        once_key = f"{actor.user_id}:{key}:{advice_at}" if advice_at else request.idempotency_key
+        return await self._check_in(actor, key, outcome, "", once_key or uuid.uuid4().hex)
+
+    async def _check_in(
+        self,
+        actor: Actor,
+        prospect: str,
+        outcome: Outcome,
+        note: str,
+        key: str,
+        *,
+        new: ProspectRef | None = None,
+    ) -> Reply:
+        """Log the outcome on the prospect keyed `prospect`; a `new` one is made if it is not
+        stored yet, else an unknown prospect is an error (a button on a forgotten one)."""
+        now = self.clock()
+        rep = await self._saved_profile(actor)
+        team = await self.store.get_team(actor.tenant, rep.team)
+
+        def log_call(found: ProspectRecord | None) -> Change[CheckIn]:
+            if found is not None:
+                record = found
+            elif new is not None:
+                record = _new_prospect(actor, new)
+            else:
+                raise _ProspectGone
+            updated, check_in = apply_check_in(
+                record, outcome, now, rep=rep, team=team, note=note, key=key
+            )
+            return Change(updated, check_in, check_in)
+
+        zone = _zone(rep)
+        today = now.astimezone(zone).date()
+        try:
+            changed = await self.store.change_prospect(
+                actor.tenant, actor.user_id, prospect, log_call
+            )
+        except _ProspectGone:
             return replies.error_reply(
                 "Prospect not found",
                 "I have no such prospect of yours; it may have been forgotten.",
             )
-        once_key = f"{actor.user_id}:{key}:{advice_at}" if advice_at else request.idempotency_key
-        return await self._check_in(actor, record, outcome, "", once_key or uuid.uuid4().hex)
-
-    async def _check_in(
-        self, actor: Actor, record: ProspectRecord, outcome: Outcome, note: str, key: str
-    ) -> Reply:
-        now = self.clock()
-        rep, news = await self._profile_and_news(actor)
-        team = await self.store.get_team(actor.tenant, rep.team)
-        updated, check_in = apply_check_in(
-            record, outcome, now, rep=rep, team=team, note=note, key=key
-        )
-        zone = _zone(rep)
-        today = now.astimezone(zone).date()
-        if not await self.store.record_check_in(updated, check_in):
-            current = await self.store.get_prospect(actor.tenant, actor.user_id, record.key)
-            return replies.already_logged_reply(current or record, zone, today)
-        if news:
-            await self.store.save_rep(rep)
+        if changed is None:
+            current = await self.store.get_prospect(actor.tenant, actor.user_id, prospect)
+            if current is None:
+                return replies.error_reply("Prospect not found", "That prospect was forgotten.")
+            return replies.already_logged_reply(current, zone, today)
         log.info("check_in", extra={"tenant": actor.tenant, "outcome": outcome.value})
-        return replies.check_in_reply(updated, check_in, zone, today)
+        return replies.check_in_reply(changed.record, changed.result, zone, today)
 
     async def queue(self, actor: Actor) -> Reply:
         zone = _zone(await self.profile(actor))
@@ -269,8 +295,11 @@ class Conversation:
                 example=f"me {command.field} ...",
             )
         changes: dict[str, Any] = {command.field: value}
-        rep = replace(rep, **changes)
-        await self.store.save_rep(rep)
+        rep = await self.store.change_rep(
+            actor.tenant,
+            actor.user_id,
+            lambda stored: replace(_merged_profile(actor, stored), **changes),
+        )
         return replies.profile_reply(rep, changed=command.field)
 
     async def team(self, actor: Actor) -> Reply:
@@ -291,16 +320,15 @@ class Conversation:
             return replies.settings_reply(team)
         if not actor.role.sees_team:
             return _managers_only("settings")
+        name, value = command.name, command.value
         try:
-            if command.name == "playbook":
-                team = replace(team, playbook=command.value)
-            else:
-                team = replace(team, settings=team.settings.changed(command.name, command.value))
+            team = await self.store.change_team(
+                actor.tenant, rep.team, lambda stored: _with_setting(stored, name, value)
+            )
         except InvalidInput as error:
             return replies.error_reply(
                 "Setting not saved", error.problem, example=SETTING_EXAMPLES[command.name]
             )
-        await self.store.save_team(team)
         log.info("settings_changed", extra={"tenant": actor.tenant, "setting": command.name})
         return replies.settings_reply(team, changed=command.name)
 
@@ -318,10 +346,33 @@ class Conversation:
         log.info("rep_forgotten", extra={"tenant": actor.tenant})
         return replies.forget_me_done()
 
-    async def _prospect(self, actor: Actor, who: ProspectRef) -> ProspectRecord:
-        key = prospect_key(who.name, who.company)
-        found = await self.store.get_prospect(actor.tenant, actor.user_id, key)
-        return found or ProspectRecord(actor.tenant, actor.user_id, key, who.name, who.company)
+
+class _ProspectGone(Exception):
+    """A check-in's prospect is not stored (forgotten since its buttons were sent)."""
+
+
+def _new_prospect(actor: Actor, who: ProspectRef) -> ProspectRecord:
+    key = prospect_key(who.name, who.company)
+    return ProspectRecord(actor.tenant, actor.user_id, key, who.name, who.company)
+
+
+def _merged_profile(actor: Actor, stored: RepProfile | None) -> RepProfile:
+    """The stored profile with its gaps filled from the chat platform's profile."""
+    rep = stored or RepProfile(actor.tenant, actor.user_id)
+    return replace(
+        rep,
+        name=rep.name or actor.display_name,
+        timezone=rep.timezone or actor.timezone,
+        phone=rep.phone or actor.phone or "",
+        role=actor.role,
+    )
+
+
+def _with_setting(team: TeamConfig, name: str, value: str) -> TeamConfig:
+    """The team with one setting changed; InvalidInput if the value is not accepted."""
+    if name == "playbook":
+        return replace(team, playbook=value)
+    return replace(team, settings=team.settings.changed(name, value))
 
 
 def _with_facts(record: ProspectRecord, facts: Facts) -> ProspectRecord:

@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Change(Generic[T]):
+    """What a change of one prospect decided: the record to store, the check-in to log with it
+    (if any), and whatever the caller wants back (a decision, say)."""
+
+    record: ProspectRecord
+    result: T
+    check_in: CheckIn | None = None
+
+
+ProspectChange = Callable[[ProspectRecord | None], Change[T]]
+# Given the stored profile (None: there is none), the profile to store (written if it differs).
+RepChange = Callable[[RepProfile | None], RepProfile]
+TeamChange = Callable[[TeamConfig], TeamConfig]
 
 
 class Store(Protocol):
@@ -38,6 +58,25 @@ class Store(Protocol):
         self, tenant: str, rep_id: str, key: str, limit: int = 20
     ) -> list[CheckIn]:
         """The prospect's outcomes, newest first."""
+        ...
+
+    # Read-modify-writes. Each reads the stored value, applies `change` and writes what it
+    # returns with no other write landing in between (SQLite: one IMMEDIATE transaction;
+    # Redis: a script that writes only if the value is still the one read, else a retry).
+    # `change` must be pure: it may run more than once. If it raises, nothing is written.
+
+    async def change_prospect(
+        self, tenant: str, rep_id: str, key: str, change: ProspectChange[T]
+    ) -> Change[T] | None:
+        """The change written, or None when its check-in's key was seen (nothing written)."""
+        ...
+
+    async def change_rep(self, tenant: str, user_id: str, change: RepChange) -> RepProfile:
+        """The profile as stored afterwards."""
+        ...
+
+    async def change_team(self, tenant: str, team: str, change: TeamChange) -> TeamConfig:
+        """The team's config as stored afterwards."""
         ...
 
     async def callbacks_due(
@@ -84,6 +123,12 @@ class Store(Protocol):
     async def delete_documents(self, tenant: str, kind: str, keys: list[str]) -> None:
         """Delete these keys of one kind; missing ones are ignored."""
         ...
+
+
+def check_same_prospect(record: ProspectRecord, tenant: str, rep_id: str, key: str) -> None:
+    """A change of one prospect may not write another (or another rep's, or tenant's)."""
+    if (record.tenant, record.rep_id, record.key) != (tenant, rep_id, key):
+        raise ValueError("a prospect's change returned a different prospect")
 
 
 def check_ttl(ttl_seconds: int | None) -> None:

@@ -21,15 +21,21 @@ cannot run into each other's keys.
 A check-in is stored as the member "{sequence:016d} {json}": unique even when two check-ins
 are identical, and ordered by sequence when their times tie, as SQLite orders by row id.
 
-Writes are Lua scripts, each atomic; RECORD_CHECK_IN claims the idempotency key with SET NX
-before it writes anything. Queries read the sorted-set indexes, never KEYS or SCAN. DUE and
-SAVE_REP reach keys named in stored values (an index's members, a rep's old team set), which
-one Redis allows; a Redis Cluster would need every tenant's keys in one hash slot.
+Writes are Lua scripts, each atomic; WRITE_PROSPECT claims a check-in's idempotency key with
+SET NX before it writes anything. A read-modify-write (change_prospect, change_rep,
+change_team) sends what it read with the write, which the script makes only if that is still
+what is stored; otherwise the store reads again and retries.
+
+Queries read the sorted-set indexes, never KEYS or SCAN. DUE and SAVE_REP reach keys named in
+stored values (an index's members, a rep's old team set), which one Redis allows; a Redis
+Cluster would need every tenant's keys in one hash slot.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
@@ -40,7 +46,16 @@ from redis.exceptions import WatchError
 
 from bot.batched import Batched
 from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
-from bot.store.base import check_ttl, export_document
+from bot.store.base import (
+    Change,
+    ProspectChange,
+    RepChange,
+    T,
+    TeamChange,
+    check_same_prospect,
+    check_ttl,
+    export_document,
+)
 from bot.types import Role
 
 SEEN_FOR = timedelta(days=7)
@@ -64,29 +79,39 @@ local function write_prospect(prospect, callbacks, recycles, owned, body, key, n
 end
 """
 
-SAVE_PROSPECT = (
-    _WRITE_PROSPECT
-    + """
--- KEYS: prospect, callbacks, recycles, owned
--- ARGV: prospect JSON, prospect key, next call score or '', recycle score or ''
-write_prospect(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
-return 1
-"""
-)
-
-RECORD_CHECK_IN = (
-    _WRITE_PROSPECT
-    + """
--- KEYS: seen, sequence, log, team log, prospect, callbacks, recycles, owned
--- ARGV: '1' if the check-in has an idempotency key, seconds to remember it, check-in JSON,
---       at score, then the four SAVE_PROSPECT arguments
-if ARGV[1] == '1' and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
-  return 0
+# Every write of a stored value can be made conditional on that value being the one the
+# caller read: ARGV `expect` is '*' (write whatever is there), '0' (only if there is none) or
+# '1' (only if it equals the next argument). A script that finds otherwise returns CONFLICT
+# and writes nothing; the caller reads again and retries.
+_EXPECTED = """
+local function unchanged(current, expect, expected)
+  if expect == '*' then return true end
+  if expect == '0' then return not current end
+  return current == expected
 end
-local member = string.format('%016d', redis.call('INCR', KEYS[2])) .. ' ' .. ARGV[3]
-redis.call('ZADD', KEYS[3], ARGV[4], member)
-redis.call('ZADD', KEYS[4], ARGV[4], member)
-write_prospect(KEYS[5], KEYS[6], KEYS[7], KEYS[8], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+"""
+
+WRITE_PROSPECT = (
+    _WRITE_PROSPECT
+    + _EXPECTED
+    + """
+-- KEYS: prospect, callbacks, recycles, owned, then with a check-in: seen, sequence, log,
+--       team log
+-- ARGV: expect, expected JSON, prospect JSON, prospect key, next call score or '',
+--       recycle score or '', then with a check-in: '1' if it has an idempotency key,
+--       seconds to remember it, check-in JSON, at score
+if not unchanged(redis.call('GET', KEYS[1]), ARGV[1], ARGV[2]) then
+  return -1
+end
+if #ARGV > 6 then
+  if ARGV[7] == '1' and not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[8]) then
+    return 0
+  end
+  local member = string.format('%016d', redis.call('INCR', KEYS[6])) .. ' ' .. ARGV[9]
+  redis.call('ZADD', KEYS[7], ARGV[10], member)
+  redis.call('ZADD', KEYS[8], ARGV[10], member)
+end
+write_prospect(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 return 1
 """
 )
@@ -104,8 +129,13 @@ end
 return due
 """
 
-SAVE_REP = """
--- KEYS: rep, its team's rep set.  ARGV: user id, profile JSON
+SAVE_REP = (
+    _EXPECTED
+    + """
+-- KEYS: rep, its team's rep set.  ARGV: user id, profile JSON, expect, expected profile JSON
+if not unchanged(redis.call('HGET', KEYS[1], 'profile'), ARGV[3], ARGV[4]) then
+  return -1
+end
 local old = redis.call('HGET', KEYS[1], 'team-set')
 if old and old ~= KEYS[2] then
   redis.call('SREM', old, ARGV[1])
@@ -114,6 +144,20 @@ redis.call('HSET', KEYS[1], 'profile', ARGV[2], 'team-set', KEYS[2])
 redis.call('SADD', KEYS[2], ARGV[1])
 return 1
 """
+)
+
+SET_STRING = (
+    _EXPECTED
+    + """
+-- KEYS: a string key.  ARGV: the new value, expect, expected value
+if not unchanged(redis.call('GET', KEYS[1]), ARGV[2], ARGV[3]) then
+  return -1
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+"""
+)
+WRITTEN, SEEN, CONFLICT = 1, 0, -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +215,8 @@ class RedisStore:
         self.client = client
         self.keys = Keys(prefix)
         self._save_rep = client.register_script(SAVE_REP)
-        self._save_prospect = client.register_script(SAVE_PROSPECT)
-        self._record_check_in = client.register_script(RECORD_CHECK_IN)
+        self._write_prospect = client.register_script(WRITE_PROSPECT)
+        self._set_string = client.register_script(SET_STRING)
         self._due = client.register_script(DUE)
         # The reads every request makes share round trips with other requests' reads.
         self._reads = Batched(client)
@@ -206,8 +250,25 @@ class RedisStore:
         return None if raw is None else _rep_from_json(tenant, _text(raw))
 
     async def save_rep(self, rep: RepProfile) -> None:
+        await self._write_rep(rep, ANYTHING)
+
+    async def _write_rep(self, rep: RepProfile, expected: Expected) -> int:
         keys = [self.keys.rep(rep.tenant, rep.user_id), self.keys.team_reps(rep.tenant, rep.team)]
-        await self._save_rep(keys=keys, args=[rep.user_id, _rep_to_json(rep)])
+        written: int = await self._save_rep(
+            keys=keys, args=[rep.user_id, _rep_to_json(rep), *_expectation(expected)]
+        )
+        return written
+
+    async def change_rep(self, tenant: str, user_id: str, change: RepChange) -> RepProfile:
+        for attempt in range(MAX_TRIES):
+            raw = await self._reads.run("HGET", self.keys.rep(tenant, user_id), PROFILE)
+            body = None if raw is None else _text(raw)
+            stored = None if body is None else _rep_from_json(tenant, body)
+            changed = change(stored)
+            if changed == stored or await self._write_rep(changed, body) != CONFLICT:
+                return changed
+            await _back_off(attempt)
+        raise StoreContention("rep profile")
 
     async def reps_in_team(self, tenant: str, team: str) -> list[RepProfile]:
         user_ids = sorted(map(_text, await self.client.smembers(self.keys.team_reps(tenant, team))))
@@ -226,30 +287,71 @@ class RedisStore:
     async def save_team(self, config: TeamConfig) -> None:
         await self.client.set(self.keys.team(config.tenant, config.team), config.to_json())
 
+    async def change_team(self, tenant: str, team: str, change: TeamChange) -> TeamConfig:
+        key = self.keys.team(tenant, team)
+        for attempt in range(MAX_TRIES):
+            raw = await self._reads.run("GET", key)
+            body = None if raw is None else _text(raw)
+            stored = (
+                TeamConfig(tenant, team)
+                if body is None
+                else TeamConfig.from_json(tenant, team, body)
+            )
+            changed = change(stored)
+            args = [changed.to_json(), *_expectation(body)]
+            if await self._set_string(keys=[key], args=args) != CONFLICT:
+                return changed
+            await _back_off(attempt)
+        raise StoreContention("team settings")
+
     async def get_prospect(self, tenant: str, rep_id: str, key: str) -> ProspectRecord | None:
         raw = await self._reads.run("GET", self.keys.prospect(tenant, rep_id, key))
         return None if raw is None else ProspectRecord.from_json(_text(raw))
 
     async def save_prospect(self, record: ProspectRecord) -> None:
-        await self._save_prospect(keys=self._prospect_keys(record), args=_prospect_args(record))
+        await self._write_prospect(
+            keys=self._prospect_keys(record), args=_prospect_args(record, ANYTHING)
+        )
 
     async def record_check_in(self, record: ProspectRecord, check_in: CheckIn) -> bool:
-        written = await self._record_check_in(
-            keys=self._check_in_keys(record, check_in), args=_check_in_args(record, check_in)
-        )
-        return bool(written)
+        return await self._log_check_in(record, check_in, ANYTHING) == WRITTEN
+
+    async def _log_check_in(
+        self,
+        record: ProspectRecord,
+        check_in: CheckIn | None,
+        expected: Expected,
+        client: redis.asyncio.client.Pipeline | None = None,
+    ) -> int:
+        keys = self._prospect_keys(record)
+        args = _prospect_args(record, expected)
+        if check_in is not None:
+            keys += self._check_in_keys(check_in)
+            args += _check_in_args(check_in)
+        written: int = await self._write_prospect(keys=keys, args=args, client=client)
+        return written
+
+    async def change_prospect(
+        self, tenant: str, rep_id: str, key: str, change: ProspectChange[T]
+    ) -> Change[T] | None:
+        for attempt in range(MAX_TRIES):
+            raw = await self._reads.run("GET", self.keys.prospect(tenant, rep_id, key))
+            body = None if raw is None else _text(raw)
+            changed = change(None if body is None else ProspectRecord.from_json(body))
+            check_same_prospect(changed.record, tenant, rep_id, key)
+            written = await self._log_check_in(changed.record, changed.check_in, body)
+            if written != CONFLICT:
+                return changed if written == WRITTEN else None
+            await _back_off(attempt)
+        raise StoreContention("prospect")
 
     async def record_check_ins(self, pairs: Iterable[tuple[ProspectRecord, CheckIn]]) -> list[bool]:
         """Many check-ins in one round trip, for imports; each stays atomic and idempotent."""
         async with self.client.pipeline(transaction=False) as pipe:
             for record, check_in in pairs:
-                await self._record_check_in(
-                    keys=self._check_in_keys(record, check_in),
-                    args=_check_in_args(record, check_in),
-                    client=pipe,
-                )
+                await self._log_check_in(record, check_in, ANYTHING, client=pipe)
             written: list[int] = await pipe.execute()
-        return [bool(one) for one in written]
+        return [one == WRITTEN for one in written]
 
     async def prospect_log(
         self, tenant: str, rep_id: str, key: str, limit: int = 20
@@ -366,20 +468,48 @@ class RedisStore:
             self.keys.owned(record.tenant, record.rep_id),
         ]
 
-    def _check_in_keys(self, record: ProspectRecord, check_in: CheckIn) -> list[str]:
+    def _check_in_keys(self, check_in: CheckIn) -> list[str]:
         tenant = check_in.tenant
         return [
             self.keys.seen(tenant, check_in.key),
             self.keys.sequence(tenant),
             self.keys.log(tenant, check_in.rep_id, check_in.prospect_key),
             self.keys.team_log(tenant, check_in.team),
-            *self._prospect_keys(record),
         ]
 
 
-def _prospect_args(record: ProspectRecord) -> list[str]:
+class _Anything:
+    """The expectation of a blind write: whatever is stored is overwritten."""
+
+
+ANYTHING = _Anything()
+Expected = str | None | _Anything  # the body read (None: there was none), or ANYTHING
+MAX_TRIES = 50
+
+
+class StoreContention(RuntimeError):
+    """A value changed under every one of MAX_TRIES read-modify-writes."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"the {what} kept changing under {MAX_TRIES} tries; try again")
+
+
+def _expectation(expected: Expected) -> list[str]:
+    """The `expect` and `expected` arguments of the write scripts."""
+    if isinstance(expected, _Anything):
+        return ["*", ""]
+    return ["0", ""] if expected is None else ["1", expected]
+
+
+async def _back_off(attempt: int) -> None:
+    """A short random pause, growing with each try, so writers that collided spread out."""
+    await asyncio.sleep(random.uniform(0, 0.001 * 2 ** min(attempt, 6)))
+
+
+def _prospect_args(record: ProspectRecord, expected: Expected) -> list[str]:
     next_call = record.next_call_start
     return [
+        *_expectation(expected),
         record.to_json(),
         record.key,
         "" if next_call is None else repr(next_call.timestamp()),
@@ -387,13 +517,12 @@ def _prospect_args(record: ProspectRecord) -> list[str]:
     ]
 
 
-def _check_in_args(record: ProspectRecord, check_in: CheckIn) -> list[str]:
+def _check_in_args(check_in: CheckIn) -> list[str]:
     return [
         "1" if check_in.key else "0",
         str(int(SEEN_FOR.total_seconds())),
         check_in.to_json(),
         repr(check_in.at.timestamp()),
-        *_prospect_args(record),
     ]
 
 

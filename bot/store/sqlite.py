@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
-from bot.store.base import check_ttl, export_document
+from bot.store.base import (
+    Change,
+    ProspectChange,
+    RepChange,
+    TeamChange,
+    check_same_prospect,
+    check_ttl,
+    export_document,
+)
 from bot.types import Role
 
 T = TypeVar("T")
@@ -82,6 +90,7 @@ class SQLiteStore:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA busy_timeout=5000")
+        db.execute("PRAGMA secure_delete=ON")  # erased rows are overwritten, not left in free pages
         self._db = db
         self._migrate(db)
 
@@ -102,6 +111,22 @@ class SQLiteStore:
 
     async def _run(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+
+    async def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` inside one IMMEDIATE transaction: it holds the write lock from its first read,
+        so no other connection (or process) writes between what it reads and what it writes."""
+        return await self._run(lambda: self._in_transaction(work))
+
+    def _in_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(db)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return result
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -127,12 +152,13 @@ class SQLiteStore:
         return None if row is None else _rep(row)
 
     async def save_rep(self, rep: RepProfile) -> None:
-        await self._run(
-            lambda: self.db.execute(
-                "INSERT OR REPLACE INTO reps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (rep.tenant, rep.user_id, rep.name, rep.company, rep.phone, rep.pitch,
-                 rep.timezone, rep.role.value, rep.team),
-            )
+        await self._run(lambda: self._write_rep(rep))
+
+    def _write_rep(self, rep: RepProfile) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO reps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (rep.tenant, rep.user_id, rep.name, rep.company, rep.phone, rep.pitch,
+             rep.timezone, rep.role.value, rep.team),
         )  # fmt: skip
 
     async def reps_in_team(self, tenant: str, team: str) -> list[RepProfile]:
@@ -144,21 +170,23 @@ class SQLiteStore:
         return [_rep(row) for row in rows]
 
     async def get_team(self, tenant: str, team: str) -> TeamConfig:
-        row = await self._run(
-            lambda: self.db.execute(
-                "SELECT config FROM teams WHERE tenant = ? AND team = ?", (tenant, team)
-            ).fetchone()
-        )
+        return await self._run(lambda: self._read_team(tenant, team))
+
+    def _read_team(self, tenant: str, team: str) -> TeamConfig:
+        row = self.db.execute(
+            "SELECT config FROM teams WHERE tenant = ? AND team = ?", (tenant, team)
+        ).fetchone()
         return (
             TeamConfig(tenant, team) if row is None else TeamConfig.from_json(tenant, team, row[0])
         )
 
     async def save_team(self, config: TeamConfig) -> None:
-        await self._run(
-            lambda: self.db.execute(
-                "INSERT OR REPLACE INTO teams VALUES (?, ?, ?)",
-                (config.tenant, config.team, config.to_json()),
-            )
+        await self._run(lambda: self._write_team(config))
+
+    def _write_team(self, config: TeamConfig) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO teams VALUES (?, ?, ?)",
+            (config.tenant, config.team, config.to_json()),
         )
 
     async def get_prospect(self, tenant: str, rep_id: str, key: str) -> ProspectRecord | None:
@@ -187,32 +215,65 @@ class SQLiteStore:
         )
 
     async def record_check_in(self, record: ProspectRecord, check_in: CheckIn) -> bool:
-        return await self._run(lambda: self._write_check_in(record, check_in))
+        return await self._transaction(lambda db: self._log_check_in(db, record, check_in))
 
-    def _write_check_in(self, record: ProspectRecord, check_in: CheckIn) -> bool:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if check_in.key:
-                seen = db.execute(
-                    "INSERT OR IGNORE INTO seen_keys VALUES (?, ?, ?)",
-                    (check_in.tenant, check_in.key, check_in.at.timestamp()),
-                )
-                if seen.rowcount == 0:
-                    db.execute("ROLLBACK")
-                    return False
-            db.execute(
-                "INSERT INTO check_ins (tenant, rep_id, team, prospect_key, at, data) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (check_in.tenant, check_in.rep_id, check_in.team, check_in.prospect_key,
-                 check_in.at.timestamp(), check_in.to_json()),
-            )  # fmt: skip
-            self._write_prospect(record)
-            db.execute("COMMIT")
-            return True
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    def _log_check_in(
+        self, db: sqlite3.Connection, record: ProspectRecord, check_in: CheckIn
+    ) -> bool:
+        """Inside a transaction: False (and nothing written) if the check-in's key was seen."""
+        if check_in.key:
+            seen = db.execute(
+                "INSERT OR IGNORE INTO seen_keys VALUES (?, ?, ?)",
+                (check_in.tenant, check_in.key, check_in.at.timestamp()),
+            )
+            if seen.rowcount == 0:
+                return False
+        db.execute(
+            "INSERT INTO check_ins (tenant, rep_id, team, prospect_key, at, data) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (check_in.tenant, check_in.rep_id, check_in.team, check_in.prospect_key,
+             check_in.at.timestamp(), check_in.to_json()),
+        )  # fmt: skip
+        self._write_prospect(record)
+        return True
+
+    async def change_prospect(
+        self, tenant: str, rep_id: str, key: str, change: ProspectChange[T]
+    ) -> Change[T] | None:
+        def work(db: sqlite3.Connection) -> Change[T] | None:
+            row = db.execute(
+                "SELECT data FROM prospects WHERE tenant = ? AND rep_id = ? AND key = ?",
+                (tenant, rep_id, key),
+            ).fetchone()
+            changed = change(None if row is None else ProspectRecord.from_json(row[0]))
+            check_same_prospect(changed.record, tenant, rep_id, key)
+            if changed.check_in is None:
+                self._write_prospect(changed.record)
+            elif not self._log_check_in(db, changed.record, changed.check_in):
+                return None
+            return changed
+
+        return await self._transaction(work)
+
+    async def change_rep(self, tenant: str, user_id: str, change: RepChange) -> RepProfile:
+        def work(db: sqlite3.Connection) -> RepProfile:
+            row = db.execute(
+                "SELECT * FROM reps WHERE tenant = ? AND user_id = ?", (tenant, user_id)
+            ).fetchone()
+            changed = change(None if row is None else _rep(row))
+            if row is None or changed != _rep(row):
+                self._write_rep(changed)
+            return changed
+
+        return await self._transaction(work)
+
+    async def change_team(self, tenant: str, team: str, change: TeamChange) -> TeamConfig:
+        def work(db: sqlite3.Connection) -> TeamConfig:
+            changed = change(self._read_team(tenant, team))
+            self._write_team(changed)
+            return changed
+
+        return await self._transaction(work)
 
     async def prospect_log(
         self, tenant: str, rep_id: str, key: str, limit: int = 20
@@ -261,37 +322,35 @@ class SQLiteStore:
         return [CheckIn.from_json(row[0]) for row in rows]
 
     async def forget_prospect(self, tenant: str, rep_id: str, key: str) -> bool:
-        return await self._run(lambda: self._delete_prospect(tenant, rep_id, key))
+        def work(db: sqlite3.Connection) -> bool:
+            gone = db.execute(
+                "DELETE FROM prospects WHERE tenant = ? AND rep_id = ? AND key = ?",
+                (tenant, rep_id, key),
+            ).rowcount
+            db.execute(
+                "DELETE FROM check_ins WHERE tenant = ? AND rep_id = ? AND prospect_key = ?",
+                (tenant, rep_id, key),
+            )
+            return gone > 0
 
-    def _delete_prospect(self, tenant: str, rep_id: str, key: str) -> bool:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        gone = db.execute(
-            "DELETE FROM prospects WHERE tenant = ? AND rep_id = ? AND key = ?",
-            (tenant, rep_id, key),
-        ).rowcount
-        db.execute(
-            "DELETE FROM check_ins WHERE tenant = ? AND rep_id = ? AND prospect_key = ?",
-            (tenant, rep_id, key),
-        )
-        db.execute("COMMIT")
-        return gone > 0
+        gone = await self._transaction(work)
+        await self._run(self._drop_old_page_copies)
+        return gone
+
+    def _drop_old_page_copies(self) -> None:
+        """After an erasure: copy the WAL into the file and empty it, so no old copy of an
+        erased page stays in the WAL (secure_delete has zeroed it in the file)."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def forget_rep(self, tenant: str, rep_id: str) -> None:
-        await self._run(lambda: self._delete_rep(tenant, rep_id))
-
-    def _delete_rep(self, tenant: str, rep_id: str) -> None:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        def work(db: sqlite3.Connection) -> None:
             owner = (tenant, rep_id)
             db.execute("DELETE FROM reps WHERE tenant = ? AND user_id = ?", owner)
             db.execute("DELETE FROM prospects WHERE tenant = ? AND rep_id = ?", owner)
             db.execute("DELETE FROM check_ins WHERE tenant = ? AND rep_id = ?", owner)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+
+        await self._transaction(work)
+        await self._run(self._drop_old_page_copies)
 
     async def export_rep(self, tenant: str, rep_id: str) -> dict[str, Any]:
         rep = await self.get_rep(tenant, rep_id)
@@ -317,16 +376,10 @@ class SQLiteStore:
         self, tenant: str, kind: str, key: str, body: str, ttl_seconds: int | None = None
     ) -> None:
         check_ttl(ttl_seconds)
-        await self._run(lambda: self._put_document(tenant, kind, key, body, ttl_seconds))
 
-    def _put_document(
-        self, tenant: str, kind: str, key: str, body: str, ttl_seconds: int | None
-    ) -> None:
-        now = self._clock()
-        expires_at = None if ttl_seconds is None else now + ttl_seconds
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        def work(db: sqlite3.Connection) -> None:
+            now = self._clock()
+            expires_at = None if ttl_seconds is None else now + ttl_seconds
             if expires_at is not None:  # expiring documents are the ones that pile up
                 db.execute(
                     "DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?",
@@ -336,10 +389,8 @@ class SQLiteStore:
                 "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
                 (tenant, kind, key, body, expires_at),
             )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+
+        await self._transaction(work)
 
     async def get_document(self, tenant: str, kind: str, key: str) -> str | None:
         row = await self._run(
@@ -352,12 +403,7 @@ class SQLiteStore:
         return None if row is None else str(row[0])
 
     async def take_document(self, tenant: str, kind: str, key: str) -> str | None:
-        return await self._run(lambda: self._take_document(tenant, kind, key))
-
-    def _take_document(self, tenant: str, kind: str, key: str) -> str | None:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        def work(db: sqlite3.Connection) -> Any:
             row = db.execute(
                 "SELECT body, expires_at FROM documents WHERE tenant = ? AND kind = ? AND key = ?",
                 (tenant, kind, key),
@@ -367,30 +413,21 @@ class SQLiteStore:
                     "DELETE FROM documents WHERE tenant = ? AND kind = ? AND key = ?",
                     (tenant, kind, key),
                 )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            return row
+
+        row = await self._transaction(work)
         if row is None or (row[1] is not None and row[1] <= self._clock()):
             return None
         return str(row[0])
 
     async def delete_documents(self, tenant: str, kind: str, keys: list[str]) -> None:
         if keys:
-            await self._run(lambda: self._delete_documents(tenant, kind, keys))
-
-    def _delete_documents(self, tenant: str, kind: str, keys: list[str]) -> None:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(
-                "DELETE FROM documents WHERE tenant = ? AND kind = ? AND key = ?",
-                [(tenant, kind, key) for key in keys],
+            await self._transaction(
+                lambda db: db.executemany(
+                    "DELETE FROM documents WHERE tenant = ? AND kind = ? AND key = ?",
+                    [(tenant, kind, key) for key in keys],
+                )
             )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
 
 def _rep(row: sqlite3.Row | tuple[Any, ...]) -> RepProfile:

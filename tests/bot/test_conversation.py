@@ -560,3 +560,21 @@ async def test_a_history_lists_the_calls_with_the_advice(bot: Bot) -> None:
     )
     assert fact(history, "Last spoke") == date(2026, 11, 24).isoformat()
     assert fact(history, "Relationship") == "known"
+
+
+async def test_forget_me_asks_first_then_erases_all_of_the_reps_data(bot: Bot) -> None:
+    await bot.say(SAM, "Jane Doe @ Acme referred by Tom")
+    await bot.say(SAM, "log Jane Doe @ Acme left")
+    await bot.say(ALEX, "log Bob Roe @ Initech skipped")
+    question = await bot.say(SAM, "forget me")
+    assert "forget me confirm" in text_of(question)
+    assert len((await bot.export(SAM))["check_ins"]) == 1
+    done = await bot.say(SAM, "forget me confirm")
+    assert done.tone is Tone.DONE
+    assert await bot.export(SAM) == {"profile": None, "prospects": [], "check_ins": []}
+    assert (await bot.say(SAM, f"history {JANE}")).heading == "Prospect not found"
+    assert await bot.store.callbacks_due("T1", "U1", MONDAY + timedelta(days=30)) == []
+    team_log = await bot.store.team_check_ins("T1", DEFAULT_TEAM, MONDAY, MONDAY + timedelta(1))
+    assert [entry.rep_id for entry in team_log] == ["U2"]
+    assert [rep.user_id for rep in await bot.store.reps_in_team("T1", DEFAULT_TEAM)] == ["U2"]
+    assert len((await bot.export(ALEX))["check_ins"]) == 1

@@ -1,0 +1,246 @@
+"""Read-modify-writes: each store applies a change to what is stored, with no write between.
+
+The contract tests run on both stores through the `store` fixture; the concurrency tests run
+writers in several processes at once against one SQLite file and one Redis prefix, as
+replicas and command-line runs meet them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import multiprocessing.synchronize
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from bot.records import CheckIn, Outcome, ProspectRecord, RepProfile, TeamConfig
+from bot.store import RedisStore, SQLiteStore, Store
+from bot.store.base import Change
+from tests.bot.store.conftest import (
+    NOW,
+    OTHER_REP,
+    OTHER_TENANT,
+    REP,
+    TEAM,
+    TENANT,
+    checked_in,
+    prospect,
+    rep_profile,
+)
+from tests.conftest import delete_prefix, reachable_redis_url
+
+KEY = prospect().key
+
+
+def one_more_call(key: str, at_minutes: int = 0) -> Callable[[ProspectRecord | None], Change[int]]:
+    """A change that logs one unanswered call (check-in key `key`) on the default prospect."""
+
+    def change(found: ProspectRecord | None) -> Change[int]:
+        record, check_in = checked_in(
+            found or prospect(), Outcome.NO_ANSWER, NOW + timedelta(minutes=at_minutes), key=key
+        )
+        return Change(record, record.attempts, check_in)
+
+    return change
+
+
+def becomes(other: ProspectRecord) -> Callable[[ProspectRecord | None], Change[None]]:
+    return lambda _: Change(other, None)
+
+
+async def test_a_change_sees_the_stored_prospect_and_writes_its_result(store: Store) -> None:
+    await store.save_prospect(prospect(attempts=2))
+    changed = await store.change_prospect(
+        TENANT, REP, KEY, lambda found: Change(replace(found or prospect(), attempts=3), found)
+    )
+    assert changed is not None
+    assert changed.result == prospect(attempts=2)
+    assert await store.get_prospect(TENANT, REP, KEY) == prospect(attempts=3)
+
+
+async def test_a_change_of_a_new_prospect_gets_none_and_creates_it(store: Store) -> None:
+    changed = await store.change_prospect(TENANT, REP, KEY, lambda found: Change(prospect(), found))
+    assert changed is not None and changed.result is None
+    assert await store.get_prospect(TENANT, REP, KEY) == prospect()
+
+
+async def test_a_change_with_a_check_in_logs_it_with_the_prospect(store: Store) -> None:
+    changed = await store.change_prospect(TENANT, REP, KEY, one_more_call("k1"))
+    assert changed is not None and changed.result == 1
+    assert (await store.get_prospect(TENANT, REP, KEY)) == changed.record
+    assert [c.outcome for c in await store.prospect_log(TENANT, REP, KEY)] == [Outcome.NO_ANSWER]
+    team_log = await store.team_check_ins(TENANT, TEAM, NOW, NOW + timedelta(seconds=1))
+    assert [c.key for c in team_log] == ["k1"]
+
+
+async def test_a_check_in_whose_key_was_seen_writes_nothing(store: Store) -> None:
+    assert await store.change_prospect(TENANT, REP, KEY, one_more_call("once")) is not None
+    assert await store.change_prospect(TENANT, REP, KEY, one_more_call("once", 5)) is None
+    stored = await store.get_prospect(TENANT, REP, KEY)
+    assert stored is not None and stored.attempts == 1
+    assert len(await store.prospect_log(TENANT, REP, KEY)) == 1
+
+
+async def test_a_change_that_raises_writes_nothing(store: Store) -> None:
+    await store.save_prospect(prospect(attempts=2))
+
+    def refuse(found: ProspectRecord | None) -> Change[None]:
+        raise LookupError("no")
+
+    with pytest.raises(LookupError):
+        await store.change_prospect(TENANT, REP, KEY, refuse)
+    assert await store.get_prospect(TENANT, REP, KEY) == prospect(attempts=2)
+    assert await store.prospect_log(TENANT, REP, KEY) == []
+
+
+async def test_a_change_may_not_write_another_reps_or_tenants_prospect(store: Store) -> None:
+    for other in (prospect(rep_id=OTHER_REP), prospect(tenant=OTHER_TENANT), prospect("X Y")):
+        with pytest.raises(ValueError):
+            await store.change_prospect(TENANT, REP, KEY, becomes(other))
+    assert await store.get_prospect(TENANT, OTHER_REP, KEY) is None
+    assert await store.get_prospect(OTHER_TENANT, REP, KEY) is None
+
+
+async def test_concurrent_changes_of_one_prospect_all_count(store: Store) -> None:
+    calls = 20
+    await asyncio.gather(
+        *(store.change_prospect(TENANT, REP, KEY, one_more_call(f"k{i}", i)) for i in range(calls))
+    )
+    stored = await store.get_prospect(TENANT, REP, KEY)
+    assert stored is not None and stored.attempts == calls
+    assert len(await store.prospect_log(TENANT, REP, KEY, limit=100)) == calls
+
+
+async def test_change_rep_writes_what_the_change_returns(store: Store) -> None:
+    made = await store.change_rep(TENANT, REP, lambda stored: stored or rep_profile())
+    assert made == rep_profile() == await store.get_rep(TENANT, REP)
+    renamed = await store.change_rep(
+        TENANT, REP, lambda stored: replace(stored or rep_profile(), name="Ann Lee")
+    )
+    assert renamed.name == "Ann Lee"
+    assert await store.get_rep(TENANT, REP) == renamed
+    assert [rep.user_id for rep in await store.reps_in_team(TENANT, TEAM)] == [REP]
+
+
+async def test_change_rep_to_another_team_moves_the_rep(store: Store) -> None:
+    await store.save_rep(rep_profile())
+    await store.change_rep(TENANT, REP, lambda stored: replace(stored or rep_profile(), team="w"))
+    assert await store.reps_in_team(TENANT, TEAM) == []
+    assert [rep.user_id for rep in await store.reps_in_team(TENANT, "w")] == [REP]
+
+
+async def test_change_team_starts_from_the_defaults_and_keeps_the_change(store: Store) -> None:
+    changed = await store.change_team(
+        TENANT, TEAM, lambda team: replace(team, settings=team.settings.changed("min_gap", 3))
+    )
+    assert changed.settings.min_gap == 3
+    assert await store.get_team(TENANT, TEAM) == changed
+    assert await store.get_team(OTHER_TENANT, TEAM) == TeamConfig(OTHER_TENANT, TEAM)
+
+
+async def test_concurrent_changes_of_a_rep_and_a_team_all_count(store: Store) -> None:
+    def longer_pitch(stored: RepProfile | None) -> RepProfile:
+        rep = stored or rep_profile(pitch="")
+        return replace(rep, pitch=rep.pitch + "x")
+
+    def one_day_longer(team: TeamConfig) -> TeamConfig:
+        return replace(
+            team, settings=team.settings.changed("recycle_days", team.settings.recycle_days + 1)
+        )
+
+    await asyncio.gather(
+        *(store.change_rep(TENANT, REP, longer_pitch) for _ in range(15)),
+        *(store.change_team(TENANT, TEAM, one_day_longer) for _ in range(15)),
+    )
+    rep = await store.get_rep(TENANT, REP)
+    assert rep is not None and rep.pitch == "x" * 15
+    assert (await store.get_team(TENANT, TEAM)).settings.recycle_days == 90 + 15
+
+
+# Writers in several processes
+
+
+PROCESSES = 4
+CALLS_EACH = 12
+
+
+@asynccontextmanager
+async def opened(kind: str, where: str) -> AsyncIterator[Store]:
+    """The store a process opens: the SQLite file at `where`, or Redis under prefix `where`."""
+    store: Store
+    if kind == "sqlite":
+        store = await SQLiteStore.open(where)
+    else:
+        store = await RedisStore.open(reachable_redis_url(), prefix=where)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def write_from_a_process(
+    kind: str, where: str, writer: int, start: multiprocessing.synchronize.Barrier
+) -> None:
+    """One process: a check-in and a profile change, CALLS_EACH times, once all have started."""
+    start.wait(timeout=60)
+    asyncio.run(_write(kind, where, writer))
+
+
+async def _write(kind: str, where: str, writer: int) -> None:
+    def longer_pitch(stored: RepProfile | None) -> RepProfile:
+        rep = stored or rep_profile(pitch="")
+        return replace(rep, pitch=rep.pitch + str(writer))
+
+    async with opened(kind, where) as store:
+        for call in range(CALLS_EACH):
+            await store.change_prospect(TENANT, REP, KEY, one_more_call(f"w{writer}-{call}", call))
+            await store.change_rep(TENANT, REP, longer_pitch)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def shared_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[str, str]]:
+    """(kind, where) of a store that processes can open: a file, or a Redis prefix of its own."""
+    if request.param == "sqlite":
+        path = tmp_path / "shared.db"
+        async with opened("sqlite", str(path)):  # made and migrated before the writers race
+            pass
+        yield "sqlite", str(path)
+    else:
+        url, prefix = reachable_redis_url(), f"vctest:{uuid4().hex}"
+        try:
+            yield "redis", prefix
+        finally:
+            await delete_prefix(url, prefix)
+
+
+async def test_check_ins_from_concurrent_processes_all_count(shared_store: tuple[str, str]) -> None:
+    kind, where = shared_store
+    spawn = multiprocessing.get_context("spawn")
+    start = spawn.Barrier(PROCESSES)
+    writers = [
+        spawn.Process(target=write_from_a_process, args=(kind, where, writer, start))
+        for writer in range(PROCESSES)
+    ]
+    for process in writers:
+        process.start()
+    for process in writers:
+        process.join(timeout=120)
+    assert [process.exitcode for process in writers] == [0] * PROCESSES
+
+    async with opened(kind, where) as store:
+        stored = await store.get_prospect(TENANT, REP, KEY)
+        log: list[CheckIn] = await store.prospect_log(TENANT, REP, KEY, limit=1000)
+        rep = await store.get_rep(TENANT, REP)
+    total = PROCESSES * CALLS_EACH
+    assert stored is not None and stored.attempts == total
+    assert len(log) == total
+    every_change = "".join(str(writer) * CALLS_EACH for writer in range(PROCESSES))
+    assert rep is not None and sorted(rep.pitch) == sorted(every_change)
