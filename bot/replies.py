@@ -13,6 +13,7 @@ from bot.digests import Numbers, percent
 from bot.records import CheckIn, Outcome, ProspectRecord, RepProfile, TeamConfig
 from bot.types import Button, Fact, Reply, ScriptBlock, Tone
 from policy import Action, Decision, Reason, Window
+from policy.sources import titles_of
 
 CHECK_IN = "checkin"
 CHECK_IN_BUTTONS: Sequence[tuple[str, Outcome]] = (
@@ -127,10 +128,19 @@ def decision_reply(
         script=None if script is None else ScriptBlock(script.text, script.seconds),
         facts=_decision_facts(record, decision, rep_zone),
         buttons=() if decision.action is Action.RECYCLE else _check_in_buttons(record, decision),
-        footer=tuple(f"{r.rule}: {r.source}" for r in (*decision.reasons, *decision.overridden)),
+        footer=sources_footer((*decision.reasons, *decision.overridden)),
         tone=Tone.DECISION,
         subject=record.label,
     )
+
+
+def sources_footer(reasons: Sequence[Reason]) -> tuple[str, ...]:
+    """Each source the reasons cite, by its title, once, with the rules that cite it."""
+    rules_of: dict[str, list[str]] = {}
+    for reason in reasons:
+        for title in titles_of(reason.source):
+            rules_of.setdefault(title, []).append(reason.rule)
+    return tuple(f"“{title}” ({', '.join(rules)})" for title, rules in rules_of.items())
 
 
 def _do_not_dial_now(decision: Decision) -> bool:

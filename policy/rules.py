@@ -8,7 +8,7 @@ from datetime import date
 
 from policy.model import Action, History, Prospect, Relationship, Rep, ScriptKind
 from policy.settings import Settings
-from policy.sources import seed_file
+from policy.sources import cite
 
 CALLBACK_RATE_OF_STRANGERS = "1-2%"
 
@@ -52,7 +52,7 @@ class Rule:
 
     @property
     def source(self) -> str:
-        return ", ".join(seed_file(seed) for seed in self.seeds)
+        return cite(self.seeds)
 
 
 def _sentence(why: Callable[[Context], str]) -> Callable[[Context], str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from policy.model import Decision, Reason
+from policy.sources import titles_of
 
 
 def decision_to_json(decision: Decision) -> dict[str, Any]:
@@ -33,6 +34,7 @@ def _reason(reason: Reason) -> dict[str, str]:
     return {
         "rule": reason.rule,
         "source": reason.source,
+        "title": "; ".join(titles_of(reason.source)),
         "why": reason.why,
         "action": reason.action.value,
     }

@@ -1,4 +1,8 @@
-"""The five seed texts the rules cite, by their short number."""
+"""The five seed texts the rules cite: their file names (the `decide` contract) and titles.
+
+A rep cannot open a seed file, so what the bot shows is the title: a short summary of what the
+text argues, in our own words.
+"""
 
 from typing import Final
 
@@ -11,13 +15,27 @@ SEEDS: Final[dict[str, str]] = {
 }
 
 SEED_TITLES: Final[dict[str, str]] = {
-    "000": "A Better Call: never leave a voicemail",
-    "001": "Leave a message only when a reply is certain",
-    "002": "A series of messages, then a last voicemail and a recycle",
-    "003": "Never leave one for a stranger; when in doubt, hit zero",
-    "004": "It depends: new contacts, proposals, long silences",
+    "000": "Skip voicemail and spend the time on live calls",
+    "001": "Leave a message only when a reply is sure",
+    "002": "Build rapport with a series, then a last voicemail",
+    "003": "Only referrals get a voicemail: hit zero for the rest",
+    "004": "Usually no message, except new contacts, follow-ups and long silences",
 }
+
+# A rule citing several seeds names their files in one `source`, joined by this.
+FILE_SEPARATOR: Final = ", "
+_NUMBER_OF_FILE: Final = {file: number for number, file in SEEDS.items()}
 
 
 def seed_file(number: str) -> str:
     return SEEDS[number]
+
+
+def cite(numbers: tuple[str, ...]) -> str:
+    """The `source` of a rule citing these seeds: their file names."""
+    return FILE_SEPARATOR.join(seed_file(number) for number in numbers)
+
+
+def titles_of(source: str) -> tuple[str, ...]:
+    """The titles of the seeds a `source` (as `cite` wrote it) names, in its order."""
+    return tuple(SEED_TITLES[_NUMBER_OF_FILE[file]] for file in source.split(FILE_SEPARATOR))

@@ -13,6 +13,7 @@ from bot import replies
 from bot.records import ProspectRecord, RepProfile, prospect_key
 from bot.types import Reply
 from policy import Decision, Relationship, decide
+from policy.sources import SEED_TITLES
 
 NEW_YORK = ZoneInfo("America/New_York")
 # Monday 23 November 2026, mid-morning in New York.
@@ -169,3 +170,27 @@ def test_a_paused_lead_outside_calling_hours_still_reads_paused() -> None:
     reply = ask(record, now=LATE_EVENING)
     assert reply.heading == "Paused: don't call · Jane Doe @ Acme"
     assert reply.buttons == ()
+
+
+# --- sources by title -----------------------------------------------------------------------
+
+
+def test_the_footer_cites_the_source_by_its_title_not_its_file() -> None:
+    reply = ask(jane(**REFERRED))
+    assert reply.footer == (f"“{SEED_TITLES['003']}” (referral)",)
+    assert not any(".txt" in line for line in reply.footer)
+
+
+def test_a_rule_citing_three_sources_lists_each_title() -> None:
+    reply = ask(jane(relationship=Relationship.KNOWN))  # nothing to say: the default rule
+    assert reply.footer == tuple(f"“{SEED_TITLES[n]}” (default)" for n in ("000", "001", "004"))
+
+
+def test_a_source_two_rules_cite_is_listed_once_with_both() -> None:
+    # too-soon wins over open-followup; both cite the same text.
+    record = jane(
+        relationship=Relationship.KNOWN, open_followup="the proposal", attempts=1,
+        voicemails_left=1, attempts_since_voicemail=0,
+    )  # fmt: skip
+    reply = ask(record)
+    assert reply.footer == (f"“{SEED_TITLES['004']}” (too-soon, open-followup)",)
