@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,6 +27,7 @@ from adapters.slack.actors import ProfileCache
 from adapters.slack.blocks import neutral_action_id, render_blocks, render_text
 from adapters.slack.config import OAUTH, SOCKET_MODE, SlackConfig
 from adapters.slack.home import HOME_TAB, publish_home
+from adapters.slack.ingress import Refused, log_refusal, verified_bolt_request
 from adapters.slack.installations import installation_tenant
 from adapters.slack.jobs import Kind, SlackJob, job_from_context
 from adapters.slack.modal import (
@@ -79,7 +80,7 @@ def mount(app: web.Application, services: Services) -> ChannelStatus:
         token = config.app_token or ""
         app.cleanup_ctx.append(modes.socket_mode_context(bolt, token, bolt.logger))
         return ChannelStatus(CHANNEL, True, f"one workspace over Socket Mode (no route){notes}")
-    app.router.add_post(EVENTS_PATH, events_handler(bolt))
+    app.router.add_post(EVENTS_PATH, events_handler(bolt, config.signing_secret or ""))
     if config.mode == OAUTH:
         modes.add_oauth_routes(app, bolt)
         return ChannelStatus(
@@ -105,9 +106,17 @@ def _unsupported(config: SlackConfig) -> str:
     return "".join(f"; {note}" for note in notes)
 
 
-def events_handler(bolt: Any) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def events_handler(
+    bolt: Any, signing_secret: str
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """POST /slack/events: only a signed body Slack would send reaches bolt (see ingress)."""
+
     async def handle(request: web.Request) -> web.StreamResponse:
-        bolt_request = await to_bolt_request(request)
+        try:
+            bolt_request = await verified_bolt_request(request, signing_secret)
+        except Refused as refused:
+            log_refusal(refused)
+            return refused.response()
         bolt_response = await bolt.async_dispatch(bolt_request)
         response: web.StreamResponse = await to_aiohttp_response(bolt_response)
         return response
