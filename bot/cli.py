@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -13,7 +15,8 @@ from typing import TYPE_CHECKING, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from bot.config import Config
+from bot.config import Config, ConfigError
+from bot.store import StoreUnavailable
 from policy import PLAYBOOKS, InvalidInput, decide
 from policy.inputs import parse_decide_input
 from policy.serialize import decision_to_json
@@ -22,12 +25,45 @@ from policy.sources import SEED_TITLES, SEEDS
 if TYPE_CHECKING:
     from bot.server import Tier
 
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
 # Channels add their own subcommands (console, serve's routes ...): bot/ never imports adapters/.
 COMMAND_PLUGINS = "voicemail_coach.commands"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; what goes wrong that a user can fix is one line on stderr, never a
+    traceback, and a non-zero exit status."""
+    try:
+        status = run_command(argv)
+        sys.stdout.flush()  # a closed pipe fails here, not after main has returned
+        return status
+    except ConfigError as error:
+        return fail(str(error), EXIT_BAD_INPUT)
+    except StoreUnavailable as error:
+        return fail(str(error), EXIT_FAILED)
+    except BrokenPipeError:
+        discard_stdout()
+        return fail(
+            "the output was cut short: what read it stopped early (as `head` does); "
+            "run the command alone to see all of it",
+            EXIT_FAILED,
+        )
+    except KeyboardInterrupt:
+        return fail("stopped by Ctrl-C before it finished", EXIT_INTERRUPTED)
+
+
+class PipeConsole(Console):
+    """Rich's console, except that a closed pipe raises BrokenPipeError for `main` to explain
+    (rich's own answer is a silent SystemExit)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
+def run_command(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -35,6 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     result: int = args.run(args)
     return result
+
+
+def fail(problem: str, status: int) -> int:
+    print(f"voicemail-coach: {problem}", file=sys.stderr)
+    return status
+
+
+def discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     run_decide.set_defaults(run=lambda _: run_decide_command(sys.stdin, sys.stdout, sys.stderr))
 
     run_playbooks = commands.add_parser("playbooks", help="show every playbook's rules")
-    run_playbooks.set_defaults(run=lambda _: show_playbooks(Console()))
+    run_playbooks.set_defaults(run=lambda _: show_playbooks(PipeConsole()))
 
     run_serve = commands.add_parser("serve", help="run the service (Slack, Teams, health checks)")
     run_serve.add_argument("--host", default="0.0.0.0", help="address to listen on (0.0.0.0)")
@@ -95,11 +143,19 @@ def _run_server(args: argparse.Namespace, tier: Tier) -> int:
     try:
         server.check_tier(config, tier)
     except server.TierError as error:
-        print(f"voicemail-coach: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return fail(str(error), EXIT_BAD_INPUT)
     logs.configure()
-    server.serve(config, args.host, args.port or config.port, tier)
+    try:
+        server.serve(config, args.host, args.port or config.port, tier)
+    except (server.ListenError, StoreUnavailable) as error:
+        flush_logs()  # the events before it first, then the one line saying why it stopped
+        return fail(str(error), EXIT_FAILED)
     return 0
+
+
+def flush_logs() -> None:
+    for handler in logging.getLogger().handlers:
+        handler.flush()
 
 
 def run_decide_command(stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -47,6 +48,10 @@ class Tier(Enum):
 
 class TierError(Exception):
     """A tier this configuration cannot run; the message says why and what to do."""
+
+
+class ListenError(Exception):
+    """The address cannot be listened on; the message says why and what to do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,13 +162,41 @@ async def _close_store(app: web.Application) -> None:
 
 
 def serve(config: Config, host: str, port: int, tier: Tier = Tier.ALL) -> None:
-    """Run until SIGINT or SIGTERM; aiohttp then stops accepting, drains and runs cleanup."""
-    log.info("serving", extra={"host": host, "port": port, "tier": tier.value})
-    web.run_app(
-        create_app(config, tier=tier),
-        host=host,
-        port=port,
-        print=None,
-        handle_signals=True,
-        access_log_class=AccessLogger,
-    )
+    """Run until SIGINT or SIGTERM; aiohttp then stops accepting, drains and runs cleanup.
+    ListenError if the address cannot be bound."""
+    bound = False
+
+    def log_serving(_banner: str) -> None:
+        # aiohttp calls its `print` once every site has bound its socket: only then is the
+        # service reachable, so only then does it say so.
+        nonlocal bound
+        bound = True
+        log.info("serving", extra={"host": host, "port": port, "tier": tier.value})
+
+    try:
+        web.run_app(
+            create_app(config, tier=tier),
+            host=host,
+            port=port,
+            print=log_serving,
+            handle_signals=True,
+            access_log_class=AccessLogger,
+        )
+    except OSError as error:
+        if bound:
+            raise
+        raise ListenError(listen_problem(host, port, error)) from None
+
+
+def listen_problem(host: str, port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} is already in use on {host}: stop the process that holds it, or "
+            "choose another port with --port (or PORT)"
+        )
+    if error.errno == errno.EACCES:
+        return (
+            f"this user may not listen on port {port}: choose a port above 1023 with --port "
+            "(or PORT)"
+        )
+    return f"cannot listen on {host}:{port} ({error.strerror}): check --host and --port"

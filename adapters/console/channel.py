@@ -45,8 +45,12 @@ def strip_prefix(line: str) -> str:
 
 
 async def say(conversation: Conversation, line: str, actor: Actor | None = None) -> str:
+    return render(await say_reply(conversation, line, actor))
+
+
+async def say_reply(conversation: Conversation, line: str, actor: Actor | None = None) -> Reply:
     request = Request(actor=actor or console_actor(), text=strip_prefix(line))
-    return render(await conversation.handle(request))
+    return await conversation.handle(request)
 
 
 async def interact(

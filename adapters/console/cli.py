@@ -4,31 +4,66 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
+import sys
+from types import FrameType
 from typing import Any
 
-from adapters.console.channel import interact, say
+from adapters.console.channel import interact, say_reply
+from adapters.console.render import render
 from bot.config import Config
 from bot.conversation import Conversation
 from bot.store import open_store
+from bot.types import Tone
+
+EXIT_NOT_DONE = 2  # as for any input the command line does not accept
+EXIT_INTERRUPTED = 130
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
     console = commands.add_parser(
         "console", help="an interactive prompt taking /voicemail lines, on the configured store"
     )
-    console.set_defaults(run=lambda _: asyncio.run(run_console()))
-    one_shot = commands.add_parser("say", help='one /voicemail line, e.g. say "/voicemail help"')
+    console.set_defaults(run=lambda _: run_console_command())
+    one_shot = commands.add_parser(
+        "say",
+        help='one /voicemail line, e.g. say "/voicemail help"; exits with 2 if it was not done',
+    )
     one_shot.add_argument("line", help="the /voicemail line, quoted")
     one_shot.set_defaults(run=lambda args: asyncio.run(run_say(args.line)))
 
 
 async def run_say(line: str) -> int:
+    """The reply on stdout; one that says the line was not understood or not done goes to
+    stderr instead, with a non-zero status, so a script (or a pipe) notices."""
     store = await open_store(Config.from_env())
     try:
-        print(await say(Conversation(store), line))
+        reply = await say_reply(Conversation(store), line)
     finally:
         await store.close()
+    if reply.tone is Tone.ERROR:
+        print(render(reply), file=sys.stderr)
+        return EXIT_NOT_DONE
+    print(render(reply))
     return 0
+
+
+def run_console_command() -> int:
+    # asyncio.run would answer the first Ctrl-C by cancelling the prompt's task, which only
+    # notices once input() returns, after Enter: a handler of our own makes it raise at once.
+    signal.signal(signal.SIGINT, _interrupt)
+    try:
+        return asyncio.run(run_console())
+    except KeyboardInterrupt:
+        print(
+            "\nvoicemail-coach: console stopped by Ctrl-C; type quit or press Ctrl-D to leave it",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+
+
+def _interrupt(_signal: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 async def run_console() -> int:
