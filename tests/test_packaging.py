@@ -66,9 +66,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def test_the_wheel_carries_the_slack_manifests_and_icon(wheel: Path) -> None:
+def test_the_wheel_carries_the_slack_manifests_icon_and_license(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert set(MANIFEST_FILES) <= names
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     assert not any(name.startswith(("tests/", "bench/")) for name in names)
 
 
