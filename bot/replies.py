@@ -8,11 +8,13 @@ from datetime import date, tzinfo
 from types import MappingProxyType
 from typing import Any
 
-from bot.commands import USAGE, GrammarError
+from bot.commands import SETTING_EXAMPLES, USAGE, GrammarError
 from bot.digests import Numbers, percent
 from bot.records import CheckIn, Outcome, ProspectRecord, RepProfile, TeamConfig
 from bot.types import Button, Fact, Reply, ScriptBlock, Tone
 from policy import Action, Decision, Reason, Window
+from policy.playbooks import PLAYBOOKS
+from policy.settings import SETTING_NAMES
 from policy.sources import titles_of
 
 CHECK_IN = "checkin"
@@ -382,19 +384,34 @@ def profile_reply(rep: RepProfile, changed: str | None = None) -> Reply:
 
 
 def settings_reply(team: TeamConfig, changed: str | None = None) -> Reply:
-    values = team.settings.as_mapping()
-    facts = [Fact("playbook", team.playbook)]
-    facts += [
-        Fact(name.replace("_", "-"), str(value))
-        for name, value in values.items()
-        if name != "scripts" and value is not None
-    ]
+    """Every setting with the value in force, each under the name `settings <name>` takes."""
     return Reply(
         heading="Team settings" if changed is None else f"Saved: {changed.replace('_', '-')}",
-        facts=tuple(facts),
-        paragraphs=("See every playbook's rules with `voicemail-coach playbooks`.",),
+        facts=(Fact("playbook", team.playbook), *_setting_facts(team)),
+        paragraphs=(
+            f"Managers change one with /voicemail settings <name> <value>, "
+            f"for example /voicemail {SETTING_EXAMPLES['min_gap']}",
+            "Script wordings are not set in chat: they are the `settings.scripts` "
+            "of the `decide` JSON.",
+        ),
         tone=Tone.INFO if changed is None else Tone.DONE,
     )
+
+
+def _setting_facts(team: TeamConfig) -> list[Fact]:
+    values = team.settings.as_mapping()
+    facts = []
+    for name in SETTING_NAMES:
+        if name == "min_gap" and values[name] is None:
+            own = PLAYBOOKS[team.playbook].min_gap
+            text = f"{own} (the {team.playbook} playbook's own)"
+        elif name == "scripts":
+            custom = ", ".join(kind.value for kind in team.settings.scripts)
+            text = f"your team's for {custom}, built in for the rest" if custom else "built in"
+        else:
+            text = str(values[name])
+        facts.append(Fact(name.replace("_", "-"), text))
+    return facts
 
 
 def team_reply(numbers: Numbers, reps: int, days: int) -> Reply:

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import replies
-from bot.records import ProspectRecord, RepProfile, prospect_key
+from bot.records import ProspectRecord, RepProfile, TeamConfig, prospect_key
 from bot.types import Reply
-from policy import Decision, Relationship, decide
+from policy import Decision, Relationship, Settings, decide
 from policy.sources import SEED_TITLES
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -194,3 +194,49 @@ def test_a_source_two_rules_cite_is_listed_once_with_both() -> None:
     )  # fmt: skip
     reply = ask(record)
     assert reply.footer == (f"“{SEED_TITLES['004']}” (too-soon, open-followup)",)
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def settings_shown(team: TeamConfig) -> dict[str, str]:
+    return {fact.label: fact.value for fact in replies.settings_reply(team).facts}
+
+
+def test_settings_show_every_setting_with_its_value() -> None:
+    shown = settings_shown(TeamConfig("T1"))
+    assert shown == {
+        "playbook": "balanced",
+        "final-attempt": "5",
+        "recycle-days": "90",
+        "min-gap": "2 (the balanced playbook's own)",
+        "silence-days": "42",
+        "silence-dials": "8",
+        "early-window": "08:00-09:00",
+        "late-window": "16:30-18:00",
+        "holidays-country": "US",
+        "scripts": "built in",
+    }
+
+
+def test_min_gap_unset_shows_the_playbook_own_gap() -> None:
+    shown = settings_shown(TeamConfig("T1", playbook="rapport-series"))
+    assert shown["min-gap"] == "1 (the rapport-series playbook's own)"
+
+
+def test_a_min_gap_set_shows_the_number() -> None:
+    team = TeamConfig("T1", settings=Settings().changed("min_gap", "3"))
+    assert settings_shown(team)["min-gap"] == "3"
+
+
+def test_team_script_wordings_are_named_by_kind() -> None:
+    wording = {"final": "Hi $prospect, last one. $phone, again $phone_slow."}
+    team = TeamConfig("T1", settings=Settings().changed("scripts", wording))
+    assert settings_shown(team)["scripts"] == "your team's for final, built in for the rest"
+
+
+def test_settings_say_in_one_line_that_scripts_are_not_set_in_chat() -> None:
+    reply = replies.settings_reply(TeamConfig("T1"))
+    (line,) = [p for p in reply.paragraphs if "Script wordings" in p]
+    assert "not set in chat" in line
+    assert "settings.scripts" in line
