@@ -17,6 +17,18 @@ from types import MappingProxyType
 from bot.records import Outcome
 from policy import PLAYBOOKS, InvalidInput, Relationship
 from policy.inputs import parse_region, parse_timezone
+from policy.limits import (
+    MAX_COMMAND,
+    MAX_COMPANY,
+    MAX_FOLLOWUP,
+    MAX_NAME,
+    MAX_NOTE,
+    MAX_PHONE,
+    MAX_PITCH,
+    MAX_SETTING_VALUE,
+    MAX_TIMEZONE,
+    too_long,
+)
 from policy.settings import SETTING_NAMES
 
 
@@ -184,6 +196,10 @@ PROFILE_FIELDS: Mapping[str, str] = MappingProxyType(
     {"name": "name", "company": "company", "phone": "phone", "pitch": "pitch",
      "timezone": "timezone", "tz": "timezone"}
 )  # fmt: skip
+PROFILE_LIMITS: Mapping[str, int] = MappingProxyType(
+    {"name": MAX_NAME, "company": MAX_COMPANY, "phone": MAX_PHONE, "pitch": MAX_PITCH,
+     "timezone": MAX_TIMEZONE}
+)  # fmt: skip
 SETTING_WORDS: Mapping[str, str] = MappingProxyType(
     {
         "playbook": "playbook",
@@ -214,6 +230,7 @@ COMMAND_WORDS = tuple(COMMAND_USAGE)
 _SHORT_WORD = 3
 _VOICEMAIL_WORDS = frozenset({"voicemail", "/voicemail"})
 _EITHER_SPELLING = " (with - or _)"
+_PREVIEW = 30  # characters of an overlong value quoted back: enough to recognise it
 FOLLOWUP_ITEMS = ("proposal", "demo", "quote", "brochure")
 FACT_WORDS = frozenset(
     {"referred", "new", "expecting", "tz", "timezone", "region", *FOLLOWUP_ITEMS,
@@ -246,6 +263,7 @@ def tokenize(text: str) -> list[Token]:
 
 
 def parse(text: str) -> Command:
+    _check_length_of_whole(text)
     tokens = _without_leading_voicemail(tokenize(text))
     try:
         return _parse_tokens(tokens)
@@ -257,6 +275,26 @@ def parse(text: str) -> Command:
         raise GrammarError(command, tokens[0].text, f"did you mean `{corrected}`?")
     prospect, extra = _prospect("decide", tokens, stop=FACT_WORDS)
     return AskDecision(prospect, _facts(extra))
+
+
+def _check_length_of_whole(text: str) -> None:
+    problem = too_long(text, MAX_COMMAND)
+    if problem:
+        first = text[:_PREVIEW].split()[0].casefold() if text[:_PREVIEW].split() else ""
+        command = COMMAND_USAGE.get(first, "decide")
+        raise GrammarError(command, _preview(text), f"the whole command {problem}")
+
+
+def _check_length(command: str, what: str, value: str, limit: int) -> str:
+    """`value`, or GrammarError naming `what`, its length and the limit (quoting it cut short)."""
+    problem = too_long(value, limit)
+    if problem:
+        raise GrammarError(command, _preview(value), f"{what} {problem}")
+    return value
+
+
+def _preview(text: str) -> str:
+    return text if len(text) <= _PREVIEW else f"{text[: _PREVIEW - 1]}…"
 
 
 class _NotACommand(Exception):
@@ -383,7 +421,7 @@ def _prospect(
         raise GrammarError(
             command, _join(tokens) or "(nothing)", "name the prospect and their company with @"
         )
-    name = _join(tokens[:at])
+    name = _check_length(command, "the prospect's name", _join(tokens[:at]), MAX_NAME)
     if not name:
         raise GrammarError(command, "@", "the prospect's name goes before @")
     end = at + 1
@@ -392,7 +430,7 @@ def _prospect(
     else:
         while end < len(tokens) and tokens[end].word not in stop:
             end += 1
-    company = _join(tokens[at + 1 : end])
+    company = _check_length(command, "the company", _join(tokens[at + 1 : end]), MAX_COMPANY)
     if not company:
         raise GrammarError(command, name, "the company goes after @")
     return ProspectRef(name, company), tokens[end:]
@@ -414,9 +452,11 @@ def _facts(tokens: list[Token]) -> Facts:
         if word == "referred":
             i = _expect(tokens, i + 1, "by")
             referrer, i = _phrase(tokens, i)
+            _check_length("decide", "the referrer's name", referrer, MAX_NAME)
             facts |= {"relationship": Relationship.REFERRED, "referred_by": referrer or None}
         elif word in FOLLOWUP_ITEMS:
             what, i = _phrase(tokens, i + 1)
+            _check_length("decide", f"what the {word} is for", what, MAX_FOLLOWUP)
             facts["open_followup"] = f"the {word} for {what}" if what else f"the {word}"
         elif word == "new":
             i = _expect_words(tokens, i + 1, ("in", "role"), skip="the")
@@ -439,12 +479,14 @@ def _facts(tokens: list[Token]) -> Facts:
 def _place(word: str, value: str) -> dict[str, object]:
     if not value:
         _missing(word)
+    if word != "region":  # a region too long is simply not ISO 3166, and says so
+        _check_length("decide", "the time zone", value, MAX_TIMEZONE)
     try:
         if word == "region":
             return {"region": parse_region("region", value)}
         return {"timezone": parse_timezone("tz", value) or _missing(word)}
     except InvalidInput as error:
-        raise GrammarError("decide", f"{word} {value}".strip(), error.problem) from None
+        raise GrammarError("decide", _preview(f"{word} {value}"), error.problem) from None
 
 
 def _missing(word: str) -> str:
@@ -502,13 +544,15 @@ def _log(tokens: list[Token]) -> LogOutcome:
     if outcome is None:
         outcomes = ", ".join(o.value for o in Outcome)
         raise GrammarError("log", rest[0].text, f"not an outcome; one of {outcomes}")
-    return LogOutcome(prospect, outcome, _join(rest[1:]))
+    note = _check_length("log", "the note", _join(rest[1:]), MAX_NOTE)
+    return LogOutcome(prospect, outcome, note)
 
 
 def _profile(tokens: list[Token]) -> EditProfile:
     if not tokens:
         return EditProfile()
     name, value = _name_and_value("me", tokens, PROFILE_FIELDS, "profile field")
+    _check_length("me", f"your {name}", value, PROFILE_LIMITS[name])
     return EditProfile(name, value)
 
 
@@ -516,6 +560,7 @@ def _settings(tokens: list[Token]) -> ChangeSettings:
     if not tokens:
         return ChangeSettings()
     name, value = _name_and_value("settings", tokens, SETTING_WORDS, "setting")
+    _check_length("settings", f"the value of {tokens[0].text}", value, MAX_SETTING_VALUE)
     if name == "playbook" and value.casefold() not in PLAYBOOKS:
         raise GrammarError("settings", value, f"not a playbook; one of {', '.join(PLAYBOOKS)}")
     return ChangeSettings(name, value.casefold() if name == "playbook" else value)

@@ -17,8 +17,7 @@ from types import MappingProxyType
 from bot.commands import FOLLOWUP_ITEMS, AskDecision, Facts, ProspectRef
 from policy import InvalidInput, Relationship
 from policy.inputs import parse_region, parse_timezone
-
-MAX_TEXT = 200
+from policy.limits import MAX_COMPANY, MAX_FOLLOWUP, MAX_NAME, MAX_REGION, MAX_TIMEZONE, too_long
 
 NAME = "name"
 COMPANY = "company"
@@ -58,14 +57,14 @@ class FormField:
     required: bool = False
     placeholder: str = ""
     choices: tuple[Choice, ...] = ()
-    max_length: int = MAX_TEXT
+    max_length: int = MAX_FOLLOWUP
 
 
 DECISION_FORM_FIELDS: tuple[FormField, ...] = (
     FormField(NAME, "Prospect's name", FieldKind.TEXT, "Their full name.",
-              required=True, placeholder="Jane Doe"),
+              required=True, placeholder="Jane Doe", max_length=MAX_NAME),
     FormField(COMPANY, "Company", FieldKind.TEXT, "Where they work.",
-              required=True, placeholder="Acme"),
+              required=True, placeholder="Acme", max_length=MAX_COMPANY),
     FormField(
         RELATIONSHIP, "Relationship", FieldKind.CHOICE,
         "How you know them. Leave empty to keep what I already know (a stranger at first).",
@@ -78,19 +77,21 @@ DECISION_FORM_FIELDS: tuple[FormField, ...] = (
         ),
     ),
     FormField(REFERRED_BY, "Referred by", FieldKind.TEXT,
-              "Who referred you, if anyone; this makes them a referral.", placeholder="Tom"),
+              "Who referred you, if anyone; this makes them a referral.", placeholder="Tom",
+              max_length=MAX_NAME),
     FormField(FOLLOWUP, "Waiting on you", FieldKind.TEXT,
               "Something they expect from you, like: the proposal for Q3.",
-              placeholder="the proposal for Q3"),
+              placeholder="the proposal for Q3", max_length=MAX_FOLLOWUP),
     FormField(NEW_IN_ROLE, "New in role", FieldKind.FLAG, "They started this job recently."),
     FormField(EXPECTING_REPLY, "Expecting a reply", FieldKind.FLAG,
               "They are waiting for an answer from you."),
     FormField(TIMEZONE, "Their time zone", FieldKind.TEXT,
               "An IANA time zone like America/Chicago. Leave empty to keep what I know.",
-              placeholder="America/Chicago", max_length=64),
+              placeholder="America/Chicago", max_length=MAX_TIMEZONE),
     FormField(REGION, "Their region", FieldKind.TEXT,
               "A country, optionally with a state, like US or US-FL (for holidays and calling "
-              "hours). Leave empty to keep what I know.", placeholder="US-FL", max_length=6),
+              "hours). Leave empty to keep what I know.", placeholder="US-FL",
+              max_length=MAX_REGION),
 )  # fmt: skip
 FIELDS_BY_KEY: Mapping[str, FormField] = MappingProxyType(
     {field.key: field for field in DECISION_FORM_FIELDS}
@@ -117,8 +118,8 @@ def parse_decision_form(form: Mapping[str, str]) -> AskDecision:
         field = FIELDS_BY_KEY[key]
         if field.required and not raw:
             errors[key] = f"{field.label} is required: {field.hint.rstrip('.').lower()}."
-        elif len(raw) > field.max_length:
-            errors[key] = f"{field.label} is {len(raw)} characters; at most {field.max_length}."
+        elif problem := too_long(raw, field.max_length):
+            errors[key] = f"{field.label} {problem}."
         return raw
 
     name, company = text(NAME), text(COMPANY)
@@ -185,6 +186,10 @@ def _flag(key: str, raw: str | None, errors: dict[str, str]) -> bool:
 def _place(key: str, raw: str | None, errors: dict[str, str]) -> str | None:
     value = (raw or "").strip()
     if not value:
+        return None
+    # A region too long is simply not ISO 3166, and its own message says what is.
+    if key == TIMEZONE and (problem := too_long(value, FIELDS_BY_KEY[key].max_length)):
+        errors[key] = f"{FIELDS_BY_KEY[key].label} {problem}."
         return None
     try:
         if key == REGION:

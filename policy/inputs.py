@@ -10,6 +10,16 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policy.errors import InvalidInput
+from policy.limits import (
+    MAX_COMPANY,
+    MAX_FOLLOWUP,
+    MAX_NAME,
+    MAX_PHONE,
+    MAX_PITCH,
+    MAX_SETTING_VALUE,
+    MAX_TIMEZONE,
+    too_long,
+)
 from policy.model import History, Prospect, Relationship, Rep
 from policy.playbooks import DEFAULT_PLAYBOOK, playbook_named
 from policy.settings import Settings, settings_from_mapping
@@ -18,7 +28,7 @@ _REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 _PHONE_CHARS = re.compile(r"^[0-9+()./\-\sextEXT]+$")
 MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 7, 15
 FIRST_YEAR, LAST_YEAR = 1970, 2999
-MAX_TEXT = 200
+_SHOWN = 40  # a bad value is quoted back up to this many characters
 
 TOP_FIELDS = ("playbook", "now", "rep", "prospect", "history", "settings")
 REP_FIELDS = ("name", "company", "phone", "pitch", "timezone")
@@ -56,7 +66,10 @@ class DecideInput:
 
 def parse_decide_input(document: object, *, default_now: datetime) -> DecideInput:
     top = _object("input", document, TOP_FIELDS)
-    playbook = _text("playbook", top.get("playbook"), required=False) or DEFAULT_PLAYBOOK
+    playbook = (
+        _text("playbook", top.get("playbook"), MAX_SETTING_VALUE, required=False)
+        or DEFAULT_PLAYBOOK
+    )
     playbook_named(playbook)
     rep = parse_rep(_object("rep", top.get("rep", {}), REP_FIELDS))
     prospect = parse_prospect(_object("prospect", top.get("prospect"), PROSPECT_FIELDS))
@@ -78,25 +91,26 @@ def parse_decide_input(document: object, *, default_now: datetime) -> DecideInpu
 
 def parse_rep(data: Mapping[str, Any]) -> Rep:
     return Rep(
-        name=_text("rep.name", data.get("name"), required=True),
+        name=_text("rep.name", data.get("name"), MAX_NAME, required=True),
         phone=parse_phone("rep.phone", data.get("phone")),
-        company=_text("rep.company", data.get("company"), required=False),
-        pitch=_text("rep.pitch", data.get("pitch"), required=False),
+        company=_text("rep.company", data.get("company"), MAX_COMPANY, required=False),
+        pitch=_text("rep.pitch", data.get("pitch"), MAX_PITCH, required=False),
         timezone=parse_timezone("rep.timezone", data.get("timezone")),
     )
 
 
 def parse_prospect(data: Mapping[str, Any]) -> Prospect:
     return Prospect(
-        name=_text("prospect.name", data.get("name"), required=True),
+        name=_text("prospect.name", data.get("name"), MAX_NAME, required=True),
         relationship=parse_relationship("prospect.relationship", data.get("relationship")),
-        company=_text("prospect.company", data.get("company"), required=False),
+        company=_text("prospect.company", data.get("company"), MAX_COMPANY, required=False),
         timezone=parse_timezone("prospect.timezone", data.get("timezone")),
         region=parse_region("prospect.region", data.get("region")),
-        referred_by=_text("prospect.referred_by", data.get("referred_by"), required=False) or None,
+        referred_by=_optional_text("prospect.referred_by", data.get("referred_by"), MAX_NAME),
         new_in_role=_flag("prospect.new_in_role", data.get("new_in_role")),
-        open_followup=_text("prospect.open_followup", data.get("open_followup"), required=False)
-        or None,
+        open_followup=_optional_text(
+            "prospect.open_followup", data.get("open_followup"), MAX_FOLLOWUP
+        ),
         expecting_response=_flag("prospect.expecting_response", data.get("expecting_response")),
         last_conversation=parse_date("prospect.last_conversation", data.get("last_conversation")),
         recycle_on=parse_date("prospect.recycle_on", data.get("recycle_on")),
@@ -139,19 +153,23 @@ def parse_relationship(where: str, raw: object) -> Relationship:
     try:
         return Relationship(str(raw).strip().lower())
     except ValueError:
-        raise InvalidInput(where, f"{raw!r} is not one of: {accepted}") from None
+        raise InvalidInput(where, f"{_shown(raw)} is not one of: {accepted}") from None
 
 
 def parse_timezone(where: str, raw: object) -> str | None:
     if raw is None or raw == "":
         return None
+    if isinstance(raw, str) and len(raw) > MAX_TIMEZONE:
+        raise InvalidInput(where, str(too_long(raw, MAX_TIMEZONE)))
     if isinstance(raw, str):
         try:
             ZoneInfo(raw.strip())
             return raw.strip()
         except (ZoneInfoNotFoundError, ValueError):
             pass
-    raise InvalidInput(where, f"{raw!r} is not accepted; an IANA time zone like America/New_York")
+    raise InvalidInput(
+        where, f"{_shown(raw)} is not accepted; an IANA time zone like America/New_York"
+    )
 
 
 def parse_region(where: str, raw: object) -> str:
@@ -160,18 +178,19 @@ def parse_region(where: str, raw: object) -> str:
     region = raw.strip().upper() if isinstance(raw, str) else ""
     if not _REGION.match(region):
         raise InvalidInput(
-            where, f"{raw!r} is not accepted; an ISO 3166 country, optionally -subdivision (US-FL)"
+            where,
+            f"{_shown(raw)} is not accepted; an ISO 3166 country, optionally -subdivision (US-FL)",
         )
     return region
 
 
 def parse_phone(where: str, raw: object) -> str:
-    text = _text(where, raw, required=True)
+    text = _text(where, raw, MAX_PHONE, required=True)
     digits = sum(ch.isdigit() for ch in text)
     if not _PHONE_CHARS.match(text) or not MIN_PHONE_DIGITS <= digits <= MAX_PHONE_DIGITS:
         raise InvalidInput(
             where,
-            f"{raw!r} is not accepted; a phone number of {MIN_PHONE_DIGITS} to "
+            f"{_shown(raw)} is not accepted; a phone number of {MIN_PHONE_DIGITS} to "
             f"{MAX_PHONE_DIGITS} digits like +1 555 010 0100",
         )
     return " ".join(text.split())
@@ -185,29 +204,29 @@ def parse_date(where: str, raw: object) -> date | None:
             return datetime.fromisoformat(raw.strip()).date()
         except ValueError:
             pass
-    raise InvalidInput(where, f"{raw!r} is not accepted; an ISO 8601 date like 2026-11-23")
+    raise InvalidInput(where, f"{_shown(raw)} is not accepted; an ISO 8601 date like 2026-11-23")
 
 
 def parse_now(raw: object, zone_name: str | None) -> datetime:
     now = parse_moment("now", raw, zone_name)
     if not FIRST_YEAR <= now.year <= LAST_YEAR:
         accepted = f"a date-time from year {FIRST_YEAR} to {LAST_YEAR}"
-        raise InvalidInput("now", f"{raw!r} is not accepted; {accepted}")
+        raise InvalidInput("now", f"{_shown(raw)} is not accepted; {accepted}")
     return now
 
 
 def parse_moment(where: str, raw: object, zone_name: str | None) -> datetime:
     accepted = "an ISO 8601 date-time like 2026-11-23T10:15:00-05:00"
     if not isinstance(raw, str):
-        raise InvalidInput(where, f"{raw!r} is not accepted; {accepted}")
+        raise InvalidInput(where, f"{_shown(raw)} is not accepted; {accepted}")
     try:
         moment = datetime.fromisoformat(raw.strip())
     except ValueError:
-        raise InvalidInput(where, f"{raw!r} is not accepted; {accepted}") from None
+        raise InvalidInput(where, f"{_shown(raw)} is not accepted; {accepted}") from None
     if moment.tzinfo is None:
         if zone_name is None:
             raise InvalidInput(
-                where, f"{raw!r} has no UTC offset and no time zone is known; {accepted}"
+                where, f"{_shown(raw)} has no UTC offset and no time zone is known; {accepted}"
             )
         moment = moment.replace(tzinfo=ZoneInfo(zone_name))
     return moment
@@ -225,27 +244,39 @@ def _object(where: str, raw: object, fields: tuple[str, ...]) -> Mapping[str, An
     return raw
 
 
-def _text(where: str, raw: object, *, required: bool) -> str:
+def _text(where: str, raw: object, limit: int, *, required: bool) -> str:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
             raise InvalidInput(where, "is required: a non-empty text")
         return ""
     if not isinstance(raw, str):
-        raise InvalidInput(where, f"{raw!r} is not accepted; a text")
-    if len(raw) > MAX_TEXT:
-        raise InvalidInput(where, f"is {len(raw)} characters long; at most {MAX_TEXT}")
-    return " ".join(raw.split())
+        raise InvalidInput(where, f"{_shown(raw)} is not accepted; a text")
+    text = " ".join(raw.split())
+    problem = too_long(text, limit)
+    if problem:
+        raise InvalidInput(where, problem)
+    return text
+
+
+def _optional_text(where: str, raw: object, limit: int) -> str | None:
+    return _text(where, raw, limit, required=False) or None
+
+
+def _shown(raw: object) -> str:
+    """The bad value as the message quotes it: its repr, cut short (it may be huge)."""
+    shown = repr(raw)
+    return shown if len(shown) <= _SHOWN else f"{shown[: _SHOWN - 1]}…"
 
 
 def _flag(where: str, raw: object) -> bool:
     if raw is None:
         return False
     if not isinstance(raw, bool):
-        raise InvalidInput(where, f"{raw!r} is not accepted; true or false")
+        raise InvalidInput(where, f"{_shown(raw)} is not accepted; true or false")
     return raw
 
 
 def _count(where: str, raw: object) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
-        raise InvalidInput(where, f"{raw!r} is not accepted; a whole number, 0 or more")
+        raise InvalidInput(where, f"{_shown(raw)} is not accepted; a whole number, 0 or more")
     return raw

@@ -34,6 +34,16 @@ from bot.records import Outcome
 from bot.store import SQLiteStore
 from bot.types import Actor, Platform, Request, Role, Tone
 from policy import Relationship
+from policy.limits import (
+    MAX_COMMAND,
+    MAX_COMPANY,
+    MAX_FOLLOWUP,
+    MAX_NAME,
+    MAX_NOTE,
+    MAX_PHONE,
+    MAX_PITCH,
+    MAX_TIMEZONE,
+)
 
 JANE = ProspectRef("Jane Doe", "Acme")
 
@@ -579,6 +589,61 @@ def test_random_text_never_breaks_the_conversation_nor_stores_what_did_not_parse
 )
 def test_a_typo_of_a_command_word_stores_no_prospect(tmp_path: Path, text: str) -> None:
     before, tone, prospects, after = asyncio.run(_talk(tmp_path / "coach.db", text))
+    assert tone is Tone.ERROR
+    assert prospects == []
+    assert after == before
+
+
+# --- length limits: every free-text field, and the whole line -----------------------------
+
+LONG = "x" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("text", "command", "what", "limit"),
+    [
+        (f"{'J' * 101} @ Acme", "decide", "the prospect's name is 101", MAX_NAME),
+        (f"Jane Doe @ {'A' * 101}", "decide", "the company is 101", MAX_COMPANY),
+        (f"history {'J' * 101} @ Acme", "history", "the prospect's name is 101", MAX_NAME),
+        (f"log Jane Doe @ {'A' * 101} left", "log", "the company is 101", MAX_COMPANY),
+        (f"Jane Doe @ Acme referred by {'T' * 101}", "decide", "the referrer's name", MAX_NAME),
+        (f'Jane Doe @ Acme demo "{"d" * 201}"', "decide", "what the demo is for", MAX_FOLLOWUP),
+        (f"Jane Doe @ Acme tz {'z' * 65}", "decide", "the time zone is 65", MAX_TIMEZONE),
+        (f"log Jane Doe @ Acme live {'n' * 501}", "log", "the note is 501", MAX_NOTE),
+        (f"me name {'S' * 101}", "me", "your name is 101", MAX_NAME),
+        (f"me company {'N' * 101}", "me", "your company is 101", MAX_COMPANY),
+        (f"me pitch {'p' * 201}", "me", "your pitch is 201", MAX_PITCH),
+        (f"me phone +1 {'5' * 40}", "me", "your phone is 43", MAX_PHONE),
+        (f"settings min-gap {'3' * 41}", "settings", "the value of min-gap is 41", 40),
+        (f"{LONG} @ Acme", "decide", "the whole command is 100,007", MAX_COMMAND),
+        (f"log {LONG}", "log", "the whole command is 100,004", MAX_COMMAND),
+    ],
+)
+def test_an_overlong_field_names_itself_its_length_and_the_limit(
+    text: str, command: str, what: str, limit: int
+) -> None:
+    error = grammar_error(text)
+    assert error.command == command
+    assert error.problem.startswith(what)
+    assert error.problem.endswith(f"characters long; at most {limit:,}")
+    assert len(error.part) <= 30  # quoted back cut short, never whole
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{'J' * MAX_NAME} @ {'A' * MAX_COMPANY} referred by {'T' * MAX_NAME}",
+        f'Jane Doe @ Acme proposal "{"p" * MAX_FOLLOWUP}"',
+        f"log Jane Doe @ Acme live {'n' * MAX_NOTE}",
+        f"me pitch {'p' * MAX_PITCH}",
+    ],
+)
+def test_fields_at_their_limit_are_accepted(text: str) -> None:
+    parse(text)
+
+
+def test_an_overlong_name_stores_nothing(tmp_path: Path) -> None:
+    before, tone, prospects, after = asyncio.run(_talk(tmp_path / "coach.db", f"{LONG} @ Acme"))
     assert tone is Tone.ERROR
     assert prospects == []
     assert after == before

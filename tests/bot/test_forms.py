@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.conversation import Conversation
-from bot.forms import DECISION_FORM_FIELDS, FieldKind, parse_decision_form
+from bot.forms import DECISION_FORM_FIELDS, FieldKind, FormErrors, parse_decision_form
 from bot.records import prospect_key
 from bot.store import Store
 from bot.types import Actor, Platform, Reply, Request, Role, Tone
+from policy.limits import MAX_COMPANY, MAX_FOLLOWUP, MAX_NAME, MAX_REGION, MAX_TIMEZONE
 
 MONDAY = datetime(2026, 11, 23, 10, 15, tzinfo=ZoneInfo("America/New_York"))
 BY_TEXT = Actor(Platform.SLACK, "T1", "U1", "Sam Lee", "America/New_York", role=Role.REP)
@@ -94,8 +95,12 @@ async def test_a_referral_by_form_is_told_to_leave_a_voicemail(conversation: Con
     [
         ("name", "", "required"),
         ("company", "   ", "required"),
-        ("name", "J" * 201, "at most 200"),
-        ("followup", "x" * 201, "at most 200"),
+        ("name", "J" * 101, "Prospect's name is 101 characters long; at most 100"),
+        ("company", "A" * 101, "Company is 101 characters long; at most 100"),
+        ("referred_by", "T" * 101, "Referred by is 101 characters long; at most 100"),
+        ("followup", "x" * 201, "Waiting on you is 201 characters long; at most 200"),
+        ("name", "J" * 100_000, "is 100,000 characters long; at most 100"),
+        ("timezone", "America/" + "x" * 60, "is 68 characters long; at most 64"),
         ("relationship", "friend", "stranger, referred, known, client"),
         ("new_in_role", "maybe", "true"),
         ("expecting_reply", "perhaps", "true"),
@@ -138,6 +143,23 @@ async def test_unknown_keys_are_ignored_and_check_form_passes_a_valid_form(
     assert (await submit(conversation, form)).tone is Tone.DECISION
 
 
+def test_an_overlong_field_is_not_quoted_back_whole() -> None:
+    with pytest.raises(FormErrors) as caught:
+        parse_decision_form({**VALID, "name": "J" * 100_000, "timezone": "x" * 100_000})
+    assert all(len(problem) < 100 for problem in caught.value.errors.values())
+
+
+def test_each_text_field_tells_the_platform_the_limit_the_form_enforces() -> None:
+    limits = {f.key: f.max_length for f in DECISION_FORM_FIELDS if f.kind is FieldKind.TEXT}
+    assert limits == {
+        "name": MAX_NAME, "company": MAX_COMPANY, "referred_by": MAX_NAME,
+        "followup": MAX_FOLLOWUP, "timezone": MAX_TIMEZONE, "region": MAX_REGION,
+    }  # fmt: skip
+    for key, limit in limits.items():
+        if key not in ("timezone", "region"):
+            parse_decision_form({**VALID, key: "x" * limit})  # at the limit: accepted
+
+
 def test_followup_words_read_like_the_grammar() -> None:
     facts = parse_decision_form({**VALID, "followup": "Proposal for Q3"}).facts
     assert facts.open_followup == "the proposal for Q3"
@@ -148,4 +170,4 @@ def test_followup_words_read_like_the_grammar() -> None:
 async def nothing_stored(store: Store) -> None:
     assert await store.get_rep("T2", "U1") is None
     assert await store.get_prospect("T2", "U1", JANE_KEY) is None
-    assert await store.get_prospect("T2", "U1", prospect_key("J" * 201, "Acme")) is None
+    assert await store.get_prospect("T2", "U1", prospect_key("J" * 101, "Acme")) is None

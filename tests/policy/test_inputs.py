@@ -9,6 +9,7 @@ import pytest
 
 from policy import InvalidInput, Relationship
 from policy.inputs import DecideInput, parse_decide_input
+from policy.limits import MAX_COMPANY, MAX_FOLLOWUP, MAX_NAME, MAX_PITCH
 from tests.policy.conftest import BAD_INPUTS, DELETE, BadInput, changed, spec_example
 
 DEFAULT_NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -230,3 +231,46 @@ def test_field_name_with_a_line_break_is_reported_on_one_line() -> None:
     error = error_for(changed(spec_example(), {("prospect", "e\nmail"): "x"}))
     assert "\n" not in str(error)
     assert str(error).startswith("prospect.e\\nmail: ")
+
+
+# --- length limits
+
+
+@pytest.mark.parametrize(
+    ("path", "limit"),
+    [
+        (("rep", "name"), MAX_NAME),
+        (("rep", "company"), MAX_COMPANY),
+        (("rep", "pitch"), MAX_PITCH),
+        (("prospect", "name"), MAX_NAME),
+        (("prospect", "company"), MAX_COMPANY),
+        (("prospect", "referred_by"), MAX_NAME),
+        (("prospect", "open_followup"), MAX_FOLLOWUP),
+    ],
+)
+def test_each_text_is_accepted_at_its_limit_and_refused_beyond_it(
+    path: tuple[str, ...], limit: int
+) -> None:
+    parse_changed({path: "x" * limit})
+    error = error_for(changed(spec_example(), {path: "x" * (limit + 1)}))
+    assert error.field == ".".join(path)
+    assert error.problem == f"is {limit + 1:,} characters long; at most {limit:,}"
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("prospect", "timezone"), "x" * 100_000),
+        (("prospect", "region"), "x" * 100_000),
+        (("prospect", "relationship"), "x" * 100_000),
+        (("prospect", "last_conversation"), "x" * 100_000),
+        (("rep", "phone"), "5" * 100_000),
+        (("now",), "x" * 100_000),
+    ],
+)
+def test_a_huge_bad_value_is_named_without_being_quoted_back_whole(
+    path: tuple[str, ...], value: str
+) -> None:
+    error = error_for(changed(spec_example(), {path: value}))
+    assert error.field == ".".join(path)
+    assert len(str(error)) < 200
