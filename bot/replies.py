@@ -12,7 +12,7 @@ from bot.commands import SETTING_EXAMPLES, USAGE, GrammarError
 from bot.digests import Numbers, percent
 from bot.records import CheckIn, Outcome, ProspectRecord, RepProfile, TeamConfig
 from bot.types import Button, Fact, Reply, ScriptBlock, Tone
-from policy import Action, Decision, Reason, Window
+from policy import Action, Decision, Reason, Relationship, Window
 from policy.playbooks import PLAYBOOKS
 from policy.settings import SETTING_NAMES
 from policy.sources import titles_of
@@ -170,7 +170,7 @@ def _decision_facts(
 ) -> tuple[Fact, ...]:
     facts = [Fact("Call back", window_text(decision.call_back, rep_zone, record.first_name))]
     if decision.recycle_on:
-        facts.append(Fact("Paused until", decision.recycle_on.isoformat()))
+        facts.append(Fact("Paused until", day_text(decision.recycle_on)))
     if decision.action is Action.RECYCLE:  # no dial: no attempt to count, no time to save
         return tuple(facts)
     facts.append(Fact("Attempt", f"{record.attempts + 1} of this cycle"))
@@ -188,6 +188,11 @@ def _check_in_buttons(record: ProspectRecord, decision: Decision) -> tuple[Butto
     )
 
 
+def day_text(day: date) -> str:
+    """A date as a rep reads it; with the year, since a pause runs into the next one."""
+    return f"{day:%a %d %b %Y}"
+
+
 def window_text(window: Window, rep_zone: tzinfo, who: str) -> str:
     mine = window.start.astimezone(rep_zone)
     mine_end = window.end.astimezone(rep_zone)
@@ -199,10 +204,10 @@ def window_text(window: Window, rep_zone: tzinfo, who: str) -> str:
 
 def next_step_text(record: ProspectRecord, rep_zone: tzinfo, today: date) -> str:
     if record.recycle_on and record.recycle_on > today:
-        return f"Paused until {record.recycle_on.isoformat()}."
+        return f"Paused until {day_text(record.recycle_on)}: I'll put them in your queue then."
     if window := record.next_window:
         return f"Next call: {window_text(window, rep_zone, record.first_name)}."
-    return "Cycle closed: ask me again when you next dial."
+    return "No call planned: ask me again when you next dial."
 
 
 def check_in_reply(
@@ -228,7 +233,7 @@ def already_logged_reply(record: ProspectRecord, rep_zone: tzinfo, today: date) 
     return Reply(
         heading=f"Already logged · {record.label}",
         paragraphs=(
-            "That check-in was recorded once; the second was ignored.",
+            "You already checked in on this call; I kept the first check-in.",
             next_step_text(record, rep_zone, today),
         ),
         tone=Tone.DONE,
@@ -239,12 +244,16 @@ def grammar_error_reply(error: GrammarError) -> Reply:
     return Reply(
         heading="I didn't understand that",
         paragraphs=(
-            f"I did not understand “{error.part}”: {error.problem}.",
+            f"“{error.part}”: {_ending_with_a_stop(error.problem)}",
             f"Usage: /voicemail {error.usage.line}",
             f"Example: /voicemail {error.usage.example}",
         ),
         tone=Tone.ERROR,
     )
+
+
+def _ending_with_a_stop(text: str) -> str:
+    return text if text.endswith((".", "?", "!")) else f"{text}."
 
 
 def error_reply(heading: str, problem: str, *, example: str | None = None) -> Reply:
@@ -285,16 +294,19 @@ def queue_lines(
         if window := record.next_window:
             lines.append(
                 f"{record.label}: {window_text(window, rep_zone, record.first_name)}"
-                + (
-                    f" (recycle due since {record.recycle_on})"
-                    if recycling.pop(record.key, None)
-                    else ""
-                )
+                + (f" ({_pause_ended(record)})" if recycling.pop(record.key, None) else "")
             )
     lines += [
-        f"{record.label}: recycle due since {record.recycle_on}" for record in recycling.values()
+        f"{record.label}: {_pause_ended(record)}, start a new series"
+        for record in recycling.values()
     ]
     return lines
+
+
+def _pause_ended(record: ProspectRecord) -> str:
+    return (
+        "pause ended" if record.recycle_on is None else f"pause ended {day_text(record.recycle_on)}"
+    )
 
 
 def home_reply(
@@ -342,45 +354,75 @@ def form_error_reply(errors: Mapping[str, str]) -> Reply:
 
 def history_reply(record: ProspectRecord, log: Sequence[CheckIn], rep_zone: tzinfo) -> Reply:
     facts = [
+        Fact("Relationship", _relationship_text(record)),
         Fact(
-            "Relationship",
-            record.relationship.value
-            + (f" (referred by {record.referred_by})" if record.referred_by else ""),
+            "This cycle",
+            f"{_count(record.attempts, 'dial')}, {_count(record.voicemails_left, 'voicemail')}",
         ),
-        Fact("This cycle", f"{record.attempts} dials, {record.voicemails_left} voicemails"),
     ]
     if record.open_followup:
         facts.append(Fact("Waiting on", record.open_followup))
     if record.last_conversation:
-        facts.append(Fact("Last spoke", record.last_conversation.isoformat()))
+        facts.append(Fact("Last spoke", day_text(record.last_conversation)))
     if record.recycle_on:
-        facts.append(Fact("Paused until", record.recycle_on.isoformat()))
-    lines = [
-        f"{c.at.astimezone(rep_zone):%Y-%m-%d %H:%M} {OUTCOME_WORDS[c.outcome]}"
-        + (f" (advised: {c.advice.action.value.replace('_', ' ')})" if c.advice else "")
-        + (f": {c.note}" if c.note else "")
-        for c in log
-    ]
+        facts.append(Fact("Paused until", day_text(record.recycle_on)))
     return Reply(
         heading=f"History · {record.label}",
         facts=tuple(facts),
-        paragraphs=tuple(lines) or ("No calls logged yet.",),
+        paragraphs=tuple(_log_line(c, rep_zone) for c in log) or ("No calls logged yet.",),
     )
 
 
+def _relationship_text(record: ProspectRecord) -> str:
+    if record.relationship is Relationship.REFERRED and record.referred_by:
+        return f"referred by {record.referred_by}"
+    return record.relationship.value
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}{'' if number == 1 else 's'}"
+
+
+def _log_line(check_in: CheckIn, rep_zone: tzinfo) -> str:
+    """One call: when, what happened, how it compares with the advice, and the rep's note."""
+    line = (
+        f"{check_in.at.astimezone(rep_zone):%a %d %b %Y %H:%M}: {OUTCOME_WORDS[check_in.outcome]}"
+    )
+    if check_in.followed:
+        line += ", as advised"
+    elif check_in.followed is False and check_in.advice is not None:
+        line += f", though the advice was: {ADVICE[check_in.advice.action]}"
+    return line + (f". Note: {check_in.note}" if check_in.note else "")
+
+
 def profile_reply(rep: RepProfile, changed: str | None = None) -> Reply:
+    shown = (
+        ("Name", rep.name),
+        ("Company", rep.company),
+        ("Phone", rep.phone),
+        ("Pitch", rep.pitch),
+        ("Time zone", rep.timezone or "(not set: times are in UTC)"),
+        ("Role", rep.role.value),
+    )
     return Reply(
-        heading="Your profile" if changed is None else f"Saved your {changed}",
-        facts=tuple(
-            Fact(label, value or "(not set)")
-            for label, value in (
-                ("Name", rep.name), ("Company", rep.company), ("Phone", rep.phone),
-                ("Pitch", rep.pitch), ("Time zone", rep.timezone or ""), ("Role", rep.role.value),
-            )
-        ),
-        paragraphs=("Scripts use these. Change one with /voicemail me phone +1 555 010 0100",),
+        heading="Your profile" if changed is None else f"Saved your {_field_words(changed)}",
+        facts=tuple(Fact(label, value or "(not set)") for label, value in shown),
+        paragraphs=_profile_advice(script_gaps(rep)),
         tone=Tone.INFO if changed is None else Tone.DONE,
-    )  # fmt: skip
+    )
+
+
+def _field_words(field: str) -> str:
+    return "time zone" if field == "timezone" else field
+
+
+def _profile_advice(gaps: Sequence[str]) -> tuple[str, ...]:
+    if gaps:
+        return (f"Your scripts still need your {_and_list(gaps)}:", *profile_commands(gaps))
+    return (
+        "Your scripts use these. Change one with /voicemail me <field> <value>, "
+        "for example /voicemail me phone +1 555 010 0100",
+    )
 
 
 def settings_reply(team: TeamConfig, changed: str | None = None) -> Reply:
@@ -416,28 +458,32 @@ def _setting_facts(team: TeamConfig) -> list[Fact]:
 
 def team_reply(numbers: Numbers, reps: int, days: int) -> Reply:
     return Reply(
-        heading=f"Team digest: last {days} days, {reps} rep{'s' if reps != 1 else ''}",
+        heading=f"Team digest: last {days} days, {_count(reps, 'rep')}",
         facts=numbers_facts(numbers),
+        paragraphs=(f"No check-ins in the last {days} days.",) if numbers == Numbers() else (),
     )
 
 
 def numbers_facts(numbers: Numbers, suffix: str = "") -> tuple[Fact, ...]:
+    """The counts, each with its share; a share of nothing is left out, not shown as n/a."""
+    voicemails = str(numbers.voicemails)
+    if numbers.voicemails:
+        voicemails += f" (about {max(1, round(numbers.voicemail_minutes))} min spent)"
+    callbacks = str(numbers.callbacks)
+    if numbers.callback_rate is not None:
+        callbacks += f" ({percent(numbers.callback_rate)} of voicemails)"
+    followed = "no advice checked in yet"
+    if numbers.followed_rate is not None:
+        followed = (
+            f"{numbers.advice_followed} of {numbers.advice_given} "
+            f"({percent(numbers.followed_rate)})"
+        )
     return (
         Fact(f"Dials{suffix}", str(numbers.dials)),
         Fact(f"Connects{suffix}", str(numbers.connects)),
-        Fact(
-            f"Voicemails{suffix}",
-            f"{numbers.voicemails} ({numbers.voicemail_minutes:.0f} min spent)",
-        ),
-        Fact(
-            f"Callbacks{suffix}",
-            f"{numbers.callbacks} ({percent(numbers.callback_rate)} of voicemails)",
-        ),
-        Fact(
-            f"Advice followed{suffix}",
-            f"{numbers.advice_followed} of {numbers.advice_given} "
-            f"({percent(numbers.followed_rate)})",
-        ),
+        Fact(f"Voicemails{suffix}", voicemails),
+        Fact(f"Callbacks{suffix}", callbacks),
+        Fact(f"Advice followed{suffix}", followed),
     )
 
 

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot import replies
-from bot.records import ProspectRecord, RepProfile, TeamConfig, prospect_key
+from bot.commands import GrammarError
+from bot.digests import count
+from bot.records import (
+    Advice,
+    CheckIn,
+    Outcome,
+    ProspectRecord,
+    RepProfile,
+    TeamConfig,
+    prospect_key,
+)
 from bot.types import Reply
-from policy import Decision, Relationship, Settings, decide
+from policy import Action, Decision, Relationship, Settings, decide
 from policy.sources import SEED_TITLES
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -53,6 +63,12 @@ def text_of(reply: Reply) -> str:
     return "\n".join(
         (reply.heading, *reply.paragraphs, *(f"{f.label}: {f.value}" for f in reply.facts))
     )
+
+
+def fact(reply: Reply, label: str) -> str:
+    values = [f.value for f in reply.facts if f.label == label]
+    assert values, f"no fact {label!r} in {reply.facts}"
+    return values[0]
 
 
 REFERRED = {"relationship": Relationship.REFERRED, "referred_by": "Tom Ruiz"}
@@ -240,3 +256,114 @@ def test_settings_say_in_one_line_that_scripts_are_not_set_in_chat() -> None:
     (line,) = [p for p in reply.paragraphs if "Script wordings" in p]
     assert "not set in chat" in line
     assert "settings.scripts" in line
+
+
+# --- the other replies, as a rep reads them -------------------------------------------------
+
+
+def test_a_final_voicemail_gives_the_pause_as_a_day_with_its_year() -> None:
+    reply = ask(jane(relationship=Relationship.KNOWN, attempts=4))
+    assert reply.heading.startswith("Leave your final voicemail")
+    assert fact(reply, "Paused until") == "Sun 21 Feb 2027"  # 2026-11-23 + 90 days
+
+
+def logged(outcome: Outcome, *, advice: Action | None = None, followed: bool | None = None,
+           note: str = "", minutes: int = 0) -> CheckIn:  # fmt: skip
+    at = MONDAY + timedelta(minutes=minutes)
+    return CheckIn(
+        "T1", "U1", "default", jane().key, outcome, at, note=note,
+        advice=None if advice is None else Advice(advice, "rule", at), followed=followed,
+    )  # fmt: skip
+
+
+def test_a_check_in_on_a_paused_lead_says_when_it_comes_back() -> None:
+    record = jane(recycle_on=date(2027, 2, 21), attempts=5, voicemails_left=1)
+    reply = replies.check_in_reply(record, logged(Outcome.LEFT), NEW_YORK, MONDAY.date())
+    assert reply.paragraphs[0] == "Paused until Sun 21 Feb 2027: I'll put them in your queue then."
+
+
+def test_a_check_in_with_nothing_planned_says_to_ask_again() -> None:
+    reply = replies.check_in_reply(jane(), logged(Outcome.LIVE), NEW_YORK, MONDAY.date())
+    assert reply.paragraphs == ("No call planned: ask me again when you next dial.",)
+
+
+def test_a_second_check_in_says_the_first_was_kept() -> None:
+    reply = replies.already_logged_reply(jane(), NEW_YORK, MONDAY.date())
+    assert reply.paragraphs[0] == "You already checked in on this call; I kept the first check-in."
+
+
+@pytest.mark.parametrize(
+    ("problem", "shown"),
+    [
+        ("did you mean `queue`?", "“qeue”: did you mean `queue`?"),
+        ("not an outcome", "“qeue”: not an outcome."),
+    ],
+)
+def test_a_grammar_error_names_the_part_once_and_ends_with_one_stop(
+    problem: str, shown: str
+) -> None:
+    reply = replies.grammar_error_reply(GrammarError("queue", "qeue", problem))
+    assert reply.paragraphs[0] == shown
+
+
+def test_the_queue_says_when_a_pause_ended() -> None:
+    record = jane(recycle_on=date(2026, 11, 20))
+    assert replies.queue_lines([], [record], NEW_YORK) == [
+        "Jane Doe @ Acme: pause ended Fri 20 Nov 2026, start a new series"
+    ]
+
+
+def test_a_history_reads_as_sentences() -> None:
+    record = jane(**REFERRED, attempts=1, voicemails_left=1, last_conversation=date(2026, 11, 2))
+    log = [
+        logged(Outcome.LIVE, note="wants a demo", minutes=90),
+        logged(Outcome.LEFT, advice=Action.HANG_UP, followed=False, minutes=60),
+        logged(Outcome.SKIPPED, advice=Action.HANG_UP, followed=True),
+    ]
+    reply = replies.history_reply(record, log, NEW_YORK)
+    assert fact(reply, "Relationship") == "referred by Tom Ruiz"
+    assert fact(reply, "This cycle") == "1 dial, 1 voicemail"
+    assert fact(reply, "Last spoke") == "Mon 02 Nov 2026"
+    assert reply.paragraphs == (
+        "Mon 23 Nov 2026 11:45: reached them. Note: wants a demo",
+        "Mon 23 Nov 2026 11:15: left a voicemail, though the advice was: hang up without a message",
+        "Mon 23 Nov 2026 10:15: hung up without a message, as advised",
+    )
+
+
+def test_a_profile_without_what_scripts_need_lists_the_commands() -> None:
+    reply = replies.profile_reply(replace(SAM, company="", phone=""), changed="name")
+    assert reply.heading == "Saved your name"
+    assert reply.paragraphs == (
+        "Your scripts still need your company and phone:",
+        "/voicemail me company <your company>",
+        "/voicemail me phone <your number>",
+    )
+
+
+def test_a_complete_profile_says_how_to_change_a_field() -> None:
+    reply = replies.profile_reply(SAM, changed="timezone")
+    assert reply.heading == "Saved your time zone"
+    assert "/voicemail me <field> <value>" in reply.paragraphs[0]
+    assert fact(replies.profile_reply(NOBODY), "Time zone") == "(not set: times are in UTC)"
+
+
+def test_an_empty_team_digest_says_so_and_shows_no_n_a() -> None:
+    reply = replies.team_reply(count([]), reps=1, days=7)
+    assert reply.heading == "Team digest: last 7 days, 1 rep"
+    assert reply.paragraphs == ("No check-ins in the last 7 days.",)
+    assert not any("n/a" in f.value for f in reply.facts)
+    assert fact(reply, "Advice followed") == "no advice checked in yet"
+
+
+def test_a_digest_shows_shares_only_of_something() -> None:
+    numbers = count([logged(Outcome.CALLED_BACK), logged(Outcome.SKIPPED, minutes=1)])
+    reply = replies.team_reply(numbers, reps=2, days=7)
+    assert reply.paragraphs == ()
+    assert fact(reply, "Callbacks") == "1"  # no voicemail to be a share of
+    assert fact(reply, "Voicemails") == "0"
+    busy = count([logged(Outcome.LEFT, advice=Action.LEAVE_VOICEMAIL, followed=True)] * 2)
+    reply = replies.team_reply(busy, reps=2, days=7)
+    assert fact(reply, "Voicemails") == "2 (about 2 min spent)"
+    assert fact(reply, "Callbacks") == "0 (0% of voicemails)"
+    assert fact(reply, "Advice followed") == "2 of 2 (100%)"
