@@ -13,11 +13,21 @@ from aiohttp.web import BaseRequest, StreamResponse
 
 _ENCODER = msgspec.json.Encoder(enc_hook=str)
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_SCALARS = (int, float, bool, type(None))
+
+# Every line is bounded, whatever a library puts in a message: a forged 1 MB request must not
+# become a 1 MB line. A value longer than MAX_VALUE_CHARS keeps its start and its end (where a
+# traceback names the error) around a mark; a line still over MAX_LINE_BYTES keeps only the
+# event, cut, and says how many fields it dropped (at most 6 bytes a character once escaped,
+# so that line fits).
+MAX_VALUE_CHARS = 2000
+MAX_LINE_BYTES = 16 * 1024
+MAX_LOGGER_CHARS = 200
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        document = {
+        document: dict[str, object] = {
             "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname.lower(),
             "logger": record.name,
@@ -26,7 +36,57 @@ class JsonFormatter(logging.Formatter):
         document |= {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
         if record.exc_info:
             document["error"] = self.formatException(record.exc_info)
-        return _ENCODER.encode(document).decode()
+        try:
+            line = _encode_bounded(document)
+        except UnicodeEncodeError:  # a lone surrogate (text decoded with surrogateescape)
+            line = _encode_bounded({name: _valid_text(value) for name, value in document.items()})
+        return line.decode()
+
+
+def _encode_bounded(document: dict[str, object]) -> bytes:
+    line = _ENCODER.encode({name: bounded(value) for name, value in document.items()})
+    if len(line) > MAX_LINE_BYTES:
+        line = _ENCODER.encode(_essentials(document))
+    return line
+
+
+def cut(text: str, most: int = MAX_VALUE_CHARS) -> str:
+    """`text` if it has at most `most` characters, else its start and end around a mark
+    saying how much was cut, `most` characters in all."""
+    if len(text) <= most:
+        return text
+    mark = f"...[cut: {len(text)} chars in all]..."
+    kept = max(most - len(mark), 0)
+    end = kept // 4
+    return text[: kept - end] + mark + (text[-end:] if end else "")
+
+
+def bounded(value: object) -> object:
+    """A field's value as logged: strings cut, numbers kept, anything else cut as JSON."""
+    if isinstance(value, str):
+        return cut(value)
+    if isinstance(value, _SCALARS):
+        return value
+    text = _ENCODER.encode(value).decode()
+    return value if len(text) <= MAX_VALUE_CHARS else cut(text)
+
+
+def _valid_text(value: object) -> object:
+    if isinstance(value, _SCALARS):
+        return value
+    text = value if isinstance(value, str) else str(value)
+    return text.encode("utf-8", "replace").decode()
+
+
+def _essentials(document: dict[str, object]) -> dict[str, object]:
+    kept = ("at", "level", "logger", "event")
+    return {
+        "at": document["at"],
+        "level": document["level"],
+        "logger": cut(str(document["logger"]), MAX_LOGGER_CHARS),
+        "event": cut(str(document["event"])),
+        "dropped_fields": len([name for name in document if name not in kept]),
+    }
 
 
 def configure(level: str = "INFO") -> None:

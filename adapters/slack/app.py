@@ -38,6 +38,7 @@ from adapters.slack.modal import (
     slack_errors,
 )
 from adapters.slack.responses import Respond, ResponseUrls
+from adapters.slack.sdk_logs import quiet_logger
 from bot import replies
 from bot.server import ChannelStatus, Services
 from bot.types import Actor, ButtonPress, Reply, Request
@@ -131,12 +132,12 @@ def build_bolt_app(
     urls: ResponseUrls | None = None,
 ) -> Any:
     oauth = config.mode == OAUTH
-    bolt_log = modes.quiet_logger("voicemail_coach.slack.bolt")
+    bolt_log = quiet_logger("voicemail_coach.slack.bolt")
     client = AsyncWebClient(
         token=None if oauth else config.bot_token,
         base_url=config.api_url,  # oauth.v2.access and apps.connections.open go here too
         timeout=API_TIMEOUT_SECONDS,
-        logger=modes.quiet_logger("voicemail_coach.slack.sdk"),
+        logger=quiet_logger("voicemail_coach.slack.sdk"),
     )
     options: dict[str, Any] = {}
     if oauth:

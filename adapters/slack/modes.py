@@ -49,15 +49,6 @@ INSTALL_FAILED = "The installation could not be saved. Please start again from t
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def quiet_logger(name: str) -> logging.Logger:
-    """A logger for slack-sdk and slack-bolt that stays at INFO even when the root logs DEBUG:
-    at DEBUG they log request and response bodies, and oauth.v2.access answers with a token."""
-    logger = logging.getLogger(name)
-    if logger.level == logging.NOTSET or logger.level < logging.INFO:
-        logger.setLevel(logging.INFO)
-    return logger
-
-
 def oauth_options(
     config: SlackConfig, store: Store, client: AsyncWebClient, logger: logging.Logger
 ) -> dict[str, Any]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import BatchedStreamHandler, JsonFormatter
+from bot.logs import MAX_LINE_BYTES, MAX_VALUE_CHARS, BatchedStreamHandler, JsonFormatter
 
 
 @pytest.fixture
@@ -60,3 +61,49 @@ def test_closing_writes_what_is_left(
     logger.info("last words")
     handler.close()
     assert [line["event"] for line in lines(stream)] == ["last words"]
+
+
+def formatted(event: str, **fields: object) -> str:
+    record = logging.LogRecord("test", logging.INFO, __file__, 1, event, None, None)
+    record.__dict__.update(fields)
+    return JsonFormatter().format(record)
+
+
+def test_a_one_megabyte_message_becomes_a_bounded_line_that_marks_the_cut() -> None:
+    body = "start-" + "x" * 1_000_000 + "-end"
+    message = f"Invalid request (body: {body})"
+    line = formatted(message)
+    assert len(line.encode()) <= MAX_LINE_BYTES
+    event = json.loads(line)["event"]
+    assert len(event) <= MAX_VALUE_CHARS
+    assert event.startswith("Invalid request (body: start-") and event.endswith("-end)")
+    assert f"[cut: {len(message)} chars in all]" in event
+
+
+def test_a_long_traceback_keeps_its_start_and_the_error_at_its_end() -> None:
+    try:
+        raise ValueError("x" * 50_000 + " the reason")
+    except ValueError:
+        record = logging.makeLogRecord({"msg": "failed", "exc_info": sys.exc_info()})
+    document = json.loads(JsonFormatter().format(record))
+    assert document["error"].startswith("Traceback (most recent call last)")
+    assert document["error"].endswith("the reason")
+    assert len(document["error"]) <= MAX_VALUE_CHARS
+
+
+def test_long_fields_are_cut_and_short_ones_kept() -> None:
+    line = json.loads(formatted("http", path="/p" * 5000, status=401, ids=list(range(5000))))
+    assert line["status"] == 401
+    assert len(line["path"]) <= MAX_VALUE_CHARS and "chars in all" in line["path"]
+    assert isinstance(line["ids"], str) and "chars in all" in line["ids"]
+    assert json.loads(formatted("http", ids=[1, 2]))["ids"] == [1, 2]
+
+
+@pytest.mark.parametrize("character", ["\x01", "😀", '"', "\ud800"], ids=repr)
+def test_no_line_is_over_the_bound_whatever_its_characters_and_fields(character: str) -> None:
+    many = {f"field{n}": character * 5000 for n in range(20)}
+    line = formatted(character * 1_000_000, **many)
+    assert len(line.encode()) <= MAX_LINE_BYTES
+    document = json.loads(line)
+    assert document["level"] == "info" and document["logger"] == "test"
+    assert "dropped_fields" in document or set(many) <= set(document)
