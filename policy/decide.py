@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from policy.legal_hours import RegionHours, legal_hours_for
 from policy.model import Action, Decision, History, Prospect, Reason, Rep, Script, Window
 from policy.playbooks import DEFAULT_PLAYBOOK, playbook_named
+from policy.regions import region_of_zone
 from policy.rules import Context, Rule
 from policy.scripts import render_script
 from policy.settings import Settings
@@ -51,7 +52,8 @@ def decide(
     winner, overridden = _first_match(book.rules, ctx)
     action = winner.action(ctx)
     recycle_on = _recycle_date(action, ctx)
-    legal = legal_hours_for(prospect.region)
+    region = prospect_region(prospect, rep)
+    legal = legal_hours_for(region)
     return Decision(
         action=action,
         playbook=book.name,
@@ -61,7 +63,7 @@ def decide(
         call_back=_call_back(action, ctx, recycle_on, legal, zone, now),
         recycle_on=recycle_on,
         seconds_saved=0 if action.leaves_message else SECONDS_PER_VOICEMAIL,
-        warnings=_legal_warnings(local_now, legal, prospect.region, zone),
+        warnings=_legal_warnings(local_now, legal, region, zone),
     )
 
 
@@ -72,6 +74,15 @@ def prospect_zone(prospect: Prospect, rep: Rep, now: datetime) -> tzinfo:
         return _zone(name)
     assert now.tzinfo is not None
     return now.tzinfo
+
+
+def prospect_region(prospect: Prospect, rep: Rep) -> str:
+    """The region given, else the one the prospect's zone lies in; "" where neither is known.
+
+    America/Toronto is CA, America/Chicago US; Europe/Prague is not in the table, so the
+    default hours apply there rather than a law of some other country.
+    """
+    return prospect.region or region_of_zone(prospect.timezone or rep.timezone) or ""
 
 
 @lru_cache(maxsize=256)
@@ -155,7 +166,7 @@ def next_call_back(
         recycle_on=prospect.recycle_on if paused else None,
         recent_dials=history.recent_dials,
         settings=settings or Settings(),
-        legal=legal_hours_for(prospect.region),
+        legal=legal_hours_for(prospect_region(prospect, rep)),
     )
 
 
@@ -188,7 +199,14 @@ def _legal_warnings(
     if legal.allows(local_now):
         return ()
     hours = legal.on(local_now.date())
+    when = f"It is {local_now:%H:%M} on {local_now:%A} for the prospect ({zone})"
+    if legal.law is None:
+        where = region or "their region"
+        return (
+            f"{when}: outside the default calling hours ({hours}), used because no "
+            f"calling-hours law for {where} is in the table. Do not dial now.",
+        )
     return (
-        f"It is {local_now:%H:%M} on {local_now:%A} for the prospect ({zone}): outside the legal "
-        f"calling hours for {region} ({hours}, {legal.law}). Do not dial now.",
+        f"{when}: outside the legal calling hours for {region} ({hours}, {legal.law}). "
+        "Do not dial now.",
     )

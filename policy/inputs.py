@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policy.errors import InvalidInput
+from policy.legal_hours import DEFAULT_HOURS, LEGAL_HOURS
 from policy.limits import (
     MAX_COMPANY,
     MAX_FOLLOWUP,
@@ -22,6 +23,7 @@ from policy.limits import (
 )
 from policy.model import History, Prospect, Relationship, Rep
 from policy.playbooks import DEFAULT_PLAYBOOK, playbook_named
+from policy.regions import COUNTRIES, SUBDIVISIONS
 from policy.settings import Settings, settings_from_mapping
 
 _REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
@@ -173,15 +175,28 @@ def parse_timezone(where: str, raw: object) -> str | None:
 
 
 def parse_region(where: str, raw: object) -> str:
+    """An ISO 3166 region, upper-cased; "" when none is given (it then follows the time zone)."""
     if raw is None or raw == "":
-        return "US"
+        return ""
     region = raw.strip().upper() if isinstance(raw, str) else ""
-    if not _REGION.match(region):
+    if not _is_iso_3166(region):
+        known = ", ".join(LEGAL_HOURS)
         raise InvalidInput(
             where,
-            f"{_shown(raw)} is not accepted; an ISO 3166 country, optionally -subdivision (US-FL)",
+            f"{_shown(raw)} is not accepted; an ISO 3166 country, optionally -subdivision "
+            f"(US-FL, DE-BY). Calling hours are known for {known}; elsewhere the default "
+            f"{DEFAULT_HOURS.weekday} applies",
         )
     return region
+
+
+def _is_iso_3166(region: str) -> bool:
+    """A known country; its subdivision checked too where the table lists them (US, CA)."""
+    if not _REGION.match(region):
+        return False
+    country, _, subdivision = region.partition("-")
+    known = SUBDIVISIONS.get(country)
+    return country in COUNTRIES and (not subdivision or known is None or subdivision in known)
 
 
 def parse_phone(where: str, raw: object) -> str:

@@ -169,6 +169,14 @@ def test_a_region_is_upper_cased(raw: str, region: str) -> None:
     assert facts_of(f"Jane Doe @ Acme region {raw}").region == region
 
 
+@pytest.mark.parametrize("code", ["XX", "xx", "US-ZZ", "EU"])
+def test_a_region_that_is_not_iso_3166_is_refused_naming_the_known_ones(code: str) -> None:
+    error = grammar_error(f"Jane Doe @ Acme region {code}")
+    assert (error.command, error.part) == ("decide", f"region {code}")
+    assert "ISO 3166" in error.problem
+    assert "known for US, US-FL, CA" in error.problem
+
+
 def test_every_fact_at_once() -> None:
     facts = facts_of(
         "Jane Doe AT Acme referred by Tom proposal \u201cQ3 rollout\u201d new in role "

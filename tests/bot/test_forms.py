@@ -106,6 +106,7 @@ async def test_a_referral_by_form_is_told_to_leave_a_voicemail(conversation: Con
         ("expecting_reply", "perhaps", "true"),
         ("timezone", "Mars/Base", "America/New_York"),
         ("region", "Florida", "US-FL"),
+        ("region", "XX", "known for US, US-FL, CA"),
     ],
 )
 async def test_each_invalid_field_is_named_with_what_it_accepts_and_nothing_is_stored(

@@ -272,3 +272,41 @@ def test_deeply_nested_json_is_bad_input_not_a_crash() -> None:
     assert stdout.getvalue() == ""
     assert stderr.getvalue().startswith("input: nested too deeply")
     assert stderr.getvalue().count("\n") == 1
+
+
+# --- regions: the region follows the time zone; unknown codes are bad input
+
+
+def without_region(timezone: str, now: str) -> dict[str, Any]:
+    document = changed(spec_example(), {("prospect", "timezone"): timezone, ("now",): now})
+    del document["prospect"]["region"]
+    return document
+
+
+def test_a_prague_prospect_is_warned_of_default_hours_not_a_us_law() -> None:
+    result = decide_json(without_region("Europe/Prague", "2026-11-23T21:30:00+01:00"))
+    (warning,) = result["warnings"]
+    assert "default calling hours (08:00-21:00)" in warning
+    assert "US federal" not in warning
+    assert "TCPA" not in warning
+
+
+def test_a_toronto_prospect_with_no_region_is_held_to_canadas_hours() -> None:
+    result = decide_json(without_region("America/Toronto", "2026-11-23T08:30:00-05:00"))
+    (warning,) = result["warnings"]
+    assert "for CA (09:00-21:30" in warning
+
+
+def test_a_new_york_prospect_with_no_region_is_held_to_the_us_federal_rule() -> None:
+    result = decide_json(without_region("America/New_York", "2026-11-23T21:30:00-05:00"))
+    (warning,) = result["warnings"]
+    assert "for US (08:00-21:00, US federal TCPA" in warning
+
+
+@pytest.mark.parametrize("region", ["XX", "US-ZZ", "EU"])
+def test_a_region_that_is_not_iso_3166_exits_2_naming_the_field(region: str) -> None:
+    err = assert_rejected(
+        json.dumps(changed(spec_example(), {("prospect", "region"): region})), "prospect.region"
+    )
+    assert "ISO 3166" in err
+    assert "known for US, US-FL, CA" in err

@@ -68,7 +68,7 @@ def test_only_the_required_fields() -> None:
     assert request.playbook == "balanced"
     assert request.now == DEFAULT_NOW
     assert request.prospect.relationship is Relationship.KNOWN
-    assert request.prospect.region == "US"
+    assert request.prospect.region == ""  # none given: it follows the time zone
     assert request.history.attempts == 0
     assert request.history.attempts_since_voicemail is None
 
@@ -273,4 +273,21 @@ def test_a_huge_bad_value_is_named_without_being_quoted_back_whole(
 ) -> None:
     error = error_for(changed(spec_example(), {path: value}))
     assert error.field == ".".join(path)
-    assert len(str(error)) < 200
+    assert len(str(error)) < 300
+
+
+# --- regions
+
+
+@pytest.mark.parametrize("region", ["US", "US-FL", "CA-ON", "GB", "DE-BY", "CZ", "FR-75C"])
+def test_an_iso_3166_region_is_accepted(region: str) -> None:
+    assert parse_changed({("prospect", "region"): region.lower()}).prospect.region == region
+
+
+@pytest.mark.parametrize("region", ["XX", "ZZ", "UK", "US-ZZ", "CA-XY", "EU"])
+def test_a_region_that_is_not_iso_3166_is_refused_naming_the_known_ones(region: str) -> None:
+    error = error_for(changed(spec_example(), {("prospect", "region"): region}))
+    assert error.field == "prospect.region"
+    assert "ISO 3166" in error.problem
+    assert "known for US, US-FL, CA" in error.problem
+    assert "default 08:00-21:00" in error.problem

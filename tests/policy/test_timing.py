@@ -6,8 +6,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from policy import Action, Decision, Relationship
-from tests.policy.conftest import LOS_ANGELES, NEW_YORK, TORONTO, decide_for
+from policy.decide import prospect_region
+from policy.legal_hours import DEFAULT_HOURS, FEDERAL_US, legal_hours_for
+from policy.regions import ZONE_REGIONS
+from tests.policy.conftest import LOS_ANGELES, NEW_YORK, TORONTO, decide_for, make_request
 
 LONDON = ZoneInfo("Europe/London")
 MIAMI = "America/New_York"  # Florida's Atlantic coast keeps New York time
@@ -295,6 +300,103 @@ def test_us_federal_hours_start_at_eight_and_end_at_nine() -> None:
     assert decide_for(**QUIET, region="US", now=at(2026, 11, 23, 8, 0)).warnings == ()
     assert decide_for(**QUIET, region="US", now=at(2026, 11, 23, 20, 59)).warnings == ()
     assert len(decide_for(**QUIET, region="US", now=at(2026, 11, 23, 21, 0)).warnings) == 1
+
+
+# --- the region follows the time zone where the table knows it; elsewhere default hours
+
+PRAGUE = ZoneInfo("Europe/Prague")
+NO_REGION: dict[str, Any] = {**QUIET, "region": ""}
+
+
+@pytest.mark.parametrize(
+    ("zone_name", "region"),
+    [
+        ("America/Toronto", "CA"),
+        ("America/Vancouver", "CA"),
+        ("Canada/Eastern", "CA"),
+        ("America/Chicago", "US"),
+        ("America/New_York", "US"),
+        ("Pacific/Honolulu", "US"),
+        ("US/Pacific", "US"),
+        ("Europe/Prague", ""),
+    ],
+)
+def test_with_no_region_given_it_follows_the_time_zone(zone_name: str, region: str) -> None:
+    prospect = make_request(**NO_REGION, timezone=zone_name).prospect
+    assert prospect_region(prospect, make_request().rep) == region
+
+
+def test_every_us_and_canadian_zone_of_the_tz_database_is_in_the_table() -> None:
+    assert {ZONE_REGIONS.get(name) for name in ("America/Phoenix", "America/St_Johns")} == {
+        "US",
+        "CA",
+    }
+    assert all(region in ("US", "CA") for region in ZONE_REGIONS.values())
+    assert len([r for r in ZONE_REGIONS.values() if r == "US"]) >= 29
+
+
+def test_a_toronto_prospect_with_no_region_gets_canadas_hours() -> None:
+    decision = decide_for(
+        **NO_REGION, timezone="America/Toronto", now=at(2026, 11, 23, 8, 30, zone=TORONTO)
+    )
+    (warning,) = decision.warnings  # 08:30 is inside US hours, not Canada's
+    assert "09:00-21:30" in warning
+    assert "CRTC" in warning
+
+
+def test_a_chicago_prospect_with_no_region_gets_the_us_federal_rule() -> None:
+    chicago = ZoneInfo("America/Chicago")
+    decision = decide_for(
+        **NO_REGION, timezone="America/Chicago", now=at(2026, 11, 23, 21, 15, zone=chicago)
+    )
+    (warning,) = decision.warnings
+    assert "legal calling hours for US" in warning
+    assert "US federal TCPA" in warning
+
+
+def test_a_new_york_prospect_still_gets_the_us_federal_rule() -> None:
+    (warning,) = decide_for(**QUIET, region="US-NY", now=at(2026, 11, 23, 21, 15)).warnings
+    assert "US federal TCPA" in warning
+
+
+@pytest.mark.parametrize("region", ["", "CZ"])
+def test_a_prague_prospect_gets_default_hours_named_as_a_default_never_a_us_law(
+    region: str,
+) -> None:
+    decision = decide_for(
+        **{**QUIET, "region": region},
+        timezone="Europe/Prague",
+        now=at(2026, 11, 23, 21, 30, zone=PRAGUE),
+    )
+    (warning,) = decision.warnings
+    assert "default calling hours (08:00-21:00)" in warning
+    assert "US federal" not in warning
+    assert "TCPA" not in warning
+    assert "legal calling hours" not in warning
+    assert ("for CZ" in warning) is (region == "CZ")
+    start, end = window(decision)
+    assert (start.tzinfo, f"{start:%H:%M}", f"{end:%H:%M}") == (PRAGUE, "08:00", "09:00")
+
+
+def test_the_hours_used_for_prague_are_the_default_and_cite_no_law() -> None:
+    prospect = make_request(**NO_REGION, timezone="Europe/Prague").prospect
+    hours = legal_hours_for(prospect_region(prospect, make_request().rep))
+    assert hours is DEFAULT_HOURS
+    assert hours.is_default and hours.law is None
+    assert legal_hours_for("DE-BY") is DEFAULT_HOURS
+    assert legal_hours_for("US-NY") is FEDERAL_US
+
+
+def test_no_warning_in_prague_inside_the_default_hours() -> None:
+    now = at(2026, 11, 23, 20, 30, zone=PRAGUE)
+    assert decide_for(**NO_REGION, timezone="Europe/Prague", now=now).warnings == ()
+
+
+def test_a_region_given_wins_over_the_time_zone() -> None:
+    decision = decide_for(
+        **QUIET, region="US", timezone="America/Toronto", now=at(2026, 11, 23, 8, 30, zone=TORONTO)
+    )
+    assert decision.warnings == ()  # US hours open at 08:00, Canada's at 09:00
 
 
 # --- early or late: alternate when the last dials all fell in one
