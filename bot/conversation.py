@@ -174,7 +174,7 @@ class Conversation:
             "decision",
             extra={"tenant": actor.tenant, "action": decision.action.value, "rule": decision.rule},
         )
-        missing = [name for name in ("phone", "name") if not getattr(rep, name)]
+        missing = replies.script_gaps(rep)
         return replies.decision_reply(changed.record, decision, _zone(rep), missing_profile=missing)
 
     async def log_outcome(

@@ -72,7 +72,7 @@ async def test_home_shows_the_queue_who_comes_back_this_week_and_the_numbers(
     assert home.heading == "Your day"
     queue, coming_back, numbers = home.paragraphs
     assert "Jane Doe @ Acme: Tue 24 Nov, 16:30-18:00 your time" in queue
-    assert "Ann Coe @ Stark: recycle due since 2026-11-23" in queue
+    assert "Ann Coe @ Stark: pause ended Mon 23 Nov 2026, start a new series" in queue
     assert "Pat Roe @ Globex: back on Fri 27 Nov" in coming_back
     assert "Lee Moe" not in coming_back and "Ann Coe" not in coming_back
     assert "Monday 23 Nov" in numbers
@@ -87,7 +87,7 @@ async def test_an_empty_home_says_so(conversation: Conversation) -> None:
     assert "nothing due" in home.paragraphs[0]
     assert "none" in home.paragraphs[1]
     assert fact(home, "Dials") == "0"
-    assert fact(home, "Advice followed") == "0 of 0 (n/a)"
+    assert fact(home, "Advice followed") == "no advice checked in yet"
 
 
 async def test_the_week_starts_on_monday_in_the_reps_zone(
