@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
@@ -27,6 +27,7 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.config import DEFAULT_API_URL, SlackConfig
+from adapters.slack.ingress import body_free_bolt_request
 from adapters.slack.installations import (
     STATE_TTL_SECONDS,
     StoreInstallationStore,
@@ -110,7 +111,9 @@ def _oauth_handler(flow: AsyncOAuthFlow, *, install: bool) -> Handler:
     step = "install" if install else "oauth_redirect"
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        bolt_request = await to_bolt_request(request)
+        # Both pages read only the query and the state cookie; bolt would parse a body, and
+        # junk in one would raise before the flow runs.
+        bolt_request = body_free_bolt_request(request)
         try:
             if install:
                 bolt_response = await flow.handle_installation(bolt_request)

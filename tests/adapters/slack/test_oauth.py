@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from aiohttp import web
@@ -27,11 +27,13 @@ from bot.config import Config
 from bot.records import prospect_key
 from bot.server import create_app
 from bot.store import Store
-from tests.adapters.slack.conftest import SECRET, Bot, FakeSlack
+from tests.adapters.slack.conftest import SECRET, Bot, FakeSlack, Logs
 
 TEAM = "T9"
 COOKIE = "slack-app-oauth-state"
 ASK = "Jane Doe @ Acme referred by Tom"
+MARKER = "Jane-MARKER-Doe"  # text only a request carried
+FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
@@ -246,3 +248,56 @@ async def test_reinstalling_replaces_the_token(oauth_bot: Bot) -> None:
     assert stored["bot_token"] == second
     message = await ask(oauth_bot)
     assert "what you can ask" in message["blocks"][0]["text"]["text"]
+
+
+JUNK_BODIES = [b"payload=%7B" + MARKER.encode(), MARKER.encode() + b"\xff\xfe", b"[1]"]
+
+
+@pytest.mark.parametrize("body", JUNK_BODIES, ids=["broken payload", "not UTF-8", "JSON array"])
+async def test_the_oauth_pages_ignore_a_body_they_never_needed(
+    oauth_bot: Bot, logs: Logs, body: bytes
+) -> None:
+    page = await oauth_bot.client.get("/slack/install", data=body, allow_redirects=False)
+    assert page.status == 200 and "oauth/v2/authorize" in await page.text()
+    state = await start_install(oauth_bot)
+    redirect = await oauth_bot.client.get(
+        "/slack/oauth_redirect",
+        params={"code": "code-1", "state": state},
+        headers={"Cookie": f"{COOKIE}={state}"},
+        data=body,
+    )
+    assert redirect.status == 200 and "Thank you!" in await redirect.text()
+    logs.assert_clean(MARKER)
+
+
+async def test_a_redirect_with_a_query_that_is_not_utf8_is_refused_without_traceback(
+    oauth_bot: Bot, logs: Logs
+) -> None:
+    state = await start_install(oauth_bot)
+    response = await oauth_bot.client.get(
+        f"/slack/oauth_redirect?code=%ff{MARKER}&state=%fe",
+        headers={"Cookie": f"{COOKIE}={state}"},
+        allow_redirects=False,
+    )
+    assert response.status == 400  # the state does not match the cookie
+    assert oauth_bot.slack.installed == {}
+    logs.assert_clean()  # the test server's own access log shows the query; ours does not
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("payload=" + quote('{"type": "block_actions", "user": "' + MARKER), FORM),
+        (json.dumps([{"type": "event_callback", "team_id": MARKER}]), "application/json"),
+    ],
+    ids=["broken interactivity payload", "events body that is a JSON array"],
+)
+async def test_events_in_oauth_mode_refuse_bodies_slack_does_not_send(
+    oauth_bot: Bot, logs: Logs, body: str, content_type: str
+) -> None:
+    await install(oauth_bot)
+    response = await oauth_bot.post(body, content_type=content_type)
+    assert response.status == 400
+    assert "unsigned" not in str(logs.events())
+    logs.assert_clean(MARKER)
+    assert "what you can ask" in (await ask(oauth_bot))["blocks"][0]["text"]["text"]
