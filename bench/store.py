@@ -360,7 +360,7 @@ def table(rows: list[Row]) -> str:
     lines = [header, "-" * len(header)]
     for row in rows:
         sqlite, shared = row.timings["sqlite"], row.timings["redis"]
-        verdict = "yes" if shared.p99_ms < TARGET_P99_MS else "NO"
+        verdict = "met" if shared.p99_ms < TARGET_P99_MS else "NOT MET"
         lines.append(
             f"{row.label:<36}{sqlite.p50_ms:>9.3f} ms{sqlite.p99_ms:>9.3f} ms"
             f"{shared.p50_ms:>9.3f} ms{shared.p99_ms:>9.3f} ms   {verdict}"
@@ -371,7 +371,8 @@ def table(rows: list[Row]) -> str:
 # Running
 
 
-async def run(reps: int, prospects: int, samples: int, redis_url: str) -> None:
+async def run(reps: int, prospects: int, samples: int, redis_url: str) -> bool:
+    """Load, time and print; whether every Redis p99 met its target."""
     prefix = f"vcbench:{uuid4().hex}"
     with tempfile.TemporaryDirectory(prefix="vc-bench-") as directory:
         sqlite = await SQLiteStore.open(Path(directory) / "bench.db")
@@ -388,6 +389,7 @@ async def run(reps: int, prospects: int, samples: int, redis_url: str) -> None:
             rows = await measure({"sqlite": sqlite, "redis": shared}, book, samples)
             print()
             print(table(rows))
+            return all(row.timings["redis"].p99_ms < TARGET_P99_MS for row in rows)
         finally:
             await sqlite.close()
             print(f"\ncleaned up {await delete_prefix(redis_url, prefix):,} Redis keys")
@@ -404,9 +406,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    asyncio.run(run(args.reps, args.prospects, args.samples, args.redis_url))
+    met = asyncio.run(run(args.reps, args.prospects, args.samples, args.redis_url))
     print(f"total {time.perf_counter() - started:.1f} s")
-    return 0
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
