@@ -53,7 +53,6 @@ log = logging.getLogger("voicemail_coach.conversation")
 Clock = Callable[[], datetime]
 DIGEST_DAYS = 7
 COMING_BACK_DAYS = 7
-MAX_PROFILE_TEXT = 200
 
 
 def utc_now() -> datetime:
@@ -400,9 +399,7 @@ def _profile_value(field: str, raw: str) -> str:
         return parse_phone("phone", raw)
     if field == "timezone":
         return parse_timezone("timezone", raw) or ""
-    if len(raw) > MAX_PROFILE_TEXT:
-        raise InvalidInput(field, f"is {len(raw)} characters long; at most {MAX_PROFILE_TEXT}")
-    return raw
+    return raw  # the grammar has bounded its length
 
 
 def _zone(rep: RepProfile) -> tzinfo:

@@ -98,7 +98,7 @@ class ProspectRecord:
     open_followup: str | None = None
     expecting_response: bool = False
     timezone: str | None = None
-    region: str = "US"
+    region: str = ""  # "": the country of the time zone where the table knows it
     last_conversation: date | None = None
     recycle_on: date | None = None
     attempts: int = 0

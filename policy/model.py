@@ -51,7 +51,7 @@ class Prospect:
     relationship: Relationship
     company: str = ""
     timezone: str | None = None
-    region: str = "US"
+    region: str = ""  # "": the country of the time zone where the table knows it
     referred_by: str | None = None
     new_in_role: bool = False
     open_followup: str | None = None

@@ -69,6 +69,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX documents_by_expiry ON documents (expires_at) WHERE expires_at IS NOT NULL;
     """,
+    # A prospect's region used to default to "US"; now "" means "the country of its time
+    # zone". A stored plain "US" was almost always that old default, and "" still gives US
+    # hours to a prospect in a US zone.
+    """
+    UPDATE prospects SET data = json_set(data, '$.region', '')
+    WHERE json_extract(data, '$.region') = 'US';
+    """,
 )
 
 

@@ -577,3 +577,14 @@ async def test_forget_me_asks_first_then_erases_all_of_the_reps_data(bot: Bot) -
     assert [entry.rep_id for entry in team_log] == ["U2"]
     assert [rep.user_id for rep in await bot.store.reps_in_team("T1", DEFAULT_TEAM)] == ["U2"]
     assert len((await bot.export(ALEX))["check_ins"]) == 1
+
+
+async def test_a_prospect_abroad_gets_default_hours_not_a_us_law(bot: Bot) -> None:
+    bot.clock.now = datetime(2026, 11, 23, 22, 30, tzinfo=ZoneInfo("Europe/Prague"))
+    reply = await bot.say(SAM, "Eva Novak @ Skoda tz Europe/Prague")
+    text = text_of(reply) + "\n".join(reply.footer)
+    assert "default calling hours" in text
+    assert "TCPA" not in text and "federal" not in text.casefold()
+    toronto = await bot.say(SAM, "Tim Roy @ Maple tz America/Toronto")
+    # Canada's calling hours start at 09:00, so the early window moves from 08:00 to 09:00.
+    assert fact(toronto, "Call back") == "Tue 24 Nov, 09:00-10:00 your time"

@@ -85,6 +85,8 @@ async def test_a_valid_form_decides_and_remembers_exactly_as_the_text_does(
 
 
 async def test_a_referral_by_form_is_told_to_leave_a_voicemail(conversation: Conversation) -> None:
+    for line in ("me company Northwind", "me phone +1 555 010 0100"):
+        await conversation.handle(Request(BY_FORM, text=line))
     reply = await submit(conversation, {**VALID, "referred_by": "Tom"})
     assert reply.heading.startswith("Leave a voicemail")
     assert reply.script is not None and "Tom" in reply.script.text
