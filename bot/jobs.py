@@ -48,6 +48,14 @@ class Jobs:
     def __init__(self, broker: AsyncBroker, *, shared: bool) -> None:
         self.broker = broker
         self.shared = shared  # True when other processes can take this process's jobs
+        self.consuming = False  # True once consume() runs: this process takes shared jobs
+
+    @property
+    def ready(self) -> bool:
+        """False while this process should take jobs from Redis but cannot read them yet."""
+        if not self.consuming:
+            return True
+        return isinstance(self.broker, StreamBroker) and self.broker.reading
 
     @classmethod
     def open(
@@ -58,13 +66,16 @@ class Jobs:
         reclaim_after_ms: int = RECLAIM_AFTER_MS,
     ) -> Jobs:
         """`consumer` names this worker in the consumer group (host and process id by default);
-        taskiq-redis reclaims a dead worker's jobs when it next reads new ones."""
+        a worker reclaims a dead worker's jobs once they have been idle `reclaim_after_ms`."""
         if not config.redis_url:
             return cls(InMemoryBroker(max_async_tasks=CONCURRENT_JOBS), shared=False)
         broker = StreamBroker(
             config.redis_url,
             queue_name=f"{config.redis_prefix}:jobs",
             consumer_group_name=CONSUMER_GROUP,
+            # A group created after jobs were queued (the web tier came up while Redis was
+            # down, or before any worker) reads them from the start instead of skipping them.
+            consumer_id="0",
             consumer_name=consumer or f"{socket.gethostname()}-{os.getpid()}",
             idle_timeout=reclaim_after_ms,
             maxlen=STREAM_MAX_LENGTH,
@@ -99,15 +110,27 @@ class Jobs:
         if not self.shared:
             return  # the in-memory broker runs each job as it is enqueued
         self.broker.is_worker_process = True
+        if isinstance(self.broker, StreamBroker):
+            self.broker.read_until(stop)
+        self.consuming = True
         log.info("worker_started", extra={"concurrency": CONCURRENT_JOBS})
+        outage_logged = False  # once an outage, not at every retry of it
         while not stop.is_set():
+            listens = self._listens()
             try:
                 await self._receiver().listen(stop)
             except Exception as error:
-                log.error("worker_failed", extra={"error": _error_names(error)})
+                if self._listens() != listens:  # it had reached Redis: this is a new outage
+                    outage_logged = False
+                if not outage_logged:
+                    log.error("worker_failed", extra={"error": _error_names(error)})
+                    outage_logged = True
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
         log.info("worker_stopped")
+
+    def _listens(self) -> int:
+        return self.broker.listens if isinstance(self.broker, StreamBroker) else 0
 
     def _receiver(self) -> Receiver:
         return Receiver(

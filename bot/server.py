@@ -24,7 +24,7 @@ from bot.config import Config
 from bot.conversation import Conversation
 from bot.jobs import Jobs
 from bot.logs import AccessLogger
-from bot.store import Store, open_store
+from bot.store import Store, connect_store
 
 log = logging.getLogger("voicemail_coach.server")
 
@@ -77,9 +77,10 @@ SERVICES = web.AppKey("services", Services)
 async def create_app(
     config: Config, store: Store | None = None, tier: Tier = Tier.ALL
 ) -> web.Application:
-    """The application with every installed channel mounted; the store closes with it."""
+    """The application with every installed channel mounted; the store closes with it.
+    Redis may be down: /readyz answers 503 until it answers."""
     check_tier(config, tier)
-    store = store or await open_store(config)
+    store = store or await connect_store(config)
     services = Services(
         config=config,
         store=store,
@@ -137,17 +138,30 @@ async def healthz(_: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    """200 while the store answers and, in a process that takes jobs, its worker reads them;
+    else 503 naming what it waits for, so a load balancer sends nothing here meanwhile."""
     services = request.app[SERVICES]
+    store = services.config.store_name
+    waiting_for = await _waiting_for(services)
+    if waiting_for is not None:
+        return web.json_response(
+            {"status": "unavailable", "store": store, "waiting_for": waiting_for}, status=503
+        )
+    return web.json_response({"status": "ready", "store": store})
+
+
+async def _waiting_for(services: Services) -> str | None:
     try:
         await services.store.ping()
     except Exception as error:  # any failure to reach the store means "not ready"
         log.warning(
             "not_ready", extra={"store": services.config.store_name, "error": type(error).__name__}
         )
-        return web.json_response(
-            {"status": "unavailable", "store": services.config.store_name}, status=503
-        )
-    return web.json_response({"status": "ready", "store": services.config.store_name})
+        return "store"
+    if not services.jobs.ready:
+        log.warning("not_ready", extra={"store": services.config.store_name, "error": "jobs"})
+        return "jobs"
+    return None
 
 
 async def _freeze_startup_objects(_: web.Application) -> None:

@@ -11,12 +11,15 @@ listener's acknowledgement only every 10 ms.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from taskiq import AckableMessage, BrokerMessage, TaskiqFormatter, TaskiqMessage
 from taskiq_redis import RedisStreamBroker
 
@@ -33,23 +36,80 @@ class StreamBroker(RedisStreamBroker):
         super().__init__(url, **options)
         self._client = Redis(connection_pool=self.connection_pool)
         self._batched = Batched(self._client, LINGER_SECONDS)
+        self.reading = False  # True while listen() reads the stream
+        self.listens = 0  # how many times listen() has reached the stream
+        self._stop = asyncio.Event()
+
+    async def startup(self) -> None:
+        """Starts while Redis is down: the consumer group is declared again before each
+        listen(), so a worker that comes up first creates it once Redis answers."""
+        with contextlib.suppress(RedisError, OSError):
+            await super().startup()
 
     async def kick(self, message: BrokerMessage) -> None:
         queue_name = message.labels.get("queue_name") or self.queue_name
         trim = ("MAXLEN", "~" if self.approximate else "=", self.maxlen) if self.maxlen else ()
         await self._batched.run("XADD", queue_name, *trim, "*", b"data", message.message)
 
+    def read_until(self, stop: asyncio.Event) -> None:
+        """listen() ends at its next turn once `stop` is set."""
+        self._stop = stop
+
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
-        """This worker's own unacknowledged messages first, then taskiq-redis's reading.
+        """This worker's own unacknowledged messages first, then new ones and those a dead
+        worker held longer than `idle_timeout`, until read_until's event is set.
 
         A receiver that fails (a Redis timeout, say) leaves the messages it had read but not
         done pending under this worker's name; taskiq-redis would hand them out again only
         after RECLAIM_AFTER_MS, and only once new messages arrive. Its replacement takes them
         up at once."""
-        async for message in self._own_pending():
-            yield message
-        async for message in super().listen():
-            yield message
+        await self._declare_consumer_group()  # fails while Redis is down: the caller retries
+        self.reading = True
+        self.listens += 1
+        try:
+            async for message in self._own_pending():
+                yield message
+            while not self._stop.is_set():
+                async for message in self._new_then_reclaimed():
+                    yield message
+        finally:
+            self.reading = False
+
+    async def _new_then_reclaimed(self) -> AsyncGenerator[AckableMessage, None]:
+        """One turn of taskiq-redis's reading loop, so that listen() can end between turns.
+
+        Stopping by cancellation alone is not enough: redis-py sends each command under
+        asyncio.wait_for, which on Python 3.11 swallows a cancellation that lands as the reply
+        arrives, and taskiq-redis's loop would then read on while the receiver waited for it
+        to end (SIGTERM just after a job hung the worker). XAUTOCLAIM is atomic, so this needs
+        none of the lock taskiq-redis takes around it."""
+        answer: Any = await self._client.xreadgroup(
+            self.consumer_group_name,
+            self.consumer_name,
+            {self.queue_name: ">"},
+            block=self.block,
+            count=self.count,
+        )
+        for _stream, entries in answer or []:
+            for entry_id, fields in entries:
+                yield self._message(entry_id, fields)
+        if self._stop.is_set():
+            return
+        claimed: Any = await self._client.xautoclaim(  # [next start, entries, deleted ids]
+            self.queue_name,
+            self.consumer_group_name,
+            self.consumer_name,
+            min_idle_time=self.idle_timeout,
+            count=self.unacknowledged_batch_size,
+        )
+        for entry_id, fields in claimed[1]:
+            if fields:  # an entry trimmed away meanwhile comes back empty
+                yield self._message(entry_id, fields)
+
+    def _message(self, entry_id: bytes, fields: dict[bytes, bytes]) -> AckableMessage:
+        return AckableMessage(
+            data=fields[b"data"], ack=self._ack_generator(entry_id, self.queue_name)
+        )
 
     async def _own_pending(self) -> AsyncGenerator[AckableMessage, None]:
         after = "0"
@@ -63,14 +123,12 @@ class StreamBroker(RedisStreamBroker):
             entries = answer[0][1] if answer else []
             for entry_id, fields in entries:
                 if fields:  # an entry trimmed away meanwhile comes back empty
-                    yield AckableMessage(
-                        data=fields[b"data"], ack=self._ack_generator(entry_id, self.queue_name)
-                    )
+                    yield self._message(entry_id, fields)
             if len(entries) < self.unacknowledged_batch_size:
                 return
             after = entries[-1][0]
 
-    def _ack_generator(self, id: str, queue_name: str) -> Callable[[], Awaitable[None]]:
+    def _ack_generator(self, id: str | bytes, queue_name: str) -> Callable[[], Awaitable[None]]:
         async def ack() -> None:
             await self._batched.run("XACK", queue_name, self.consumer_group_name, id)
 

@@ -18,6 +18,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+import redis.asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -25,6 +26,8 @@ from bot.cli import main
 from bot.config import Config
 from bot.server import create_app
 from bot.store import SQLiteStore
+from bot.streams import message_for
+from tests.bot.conftest import free_port, get, quiet_env, redis_server, wait_for_status
 from tests.conftest import delete_prefix
 
 VOICEMAIL_COACH = Path(sys.executable).with_name("voicemail-coach")
@@ -163,3 +166,53 @@ def test_a_worker_process_takes_jobs_and_stops_on_sigterm(tmp_path: Path, redis_
     assert events.index("worker_started") < events.index("worker_stopped")
     assert events[-1] == "stopped"
     assert not (tmp_path / "voicemail-coach.db").exists()  # Redis, not SQLite
+
+
+async def _queue_a_job_and_wait_until_taken(url: str, prefix: str) -> None:
+    client = redis.asyncio.Redis.from_url(url, decode_responses=True)
+    try:
+        entry = await client.xadd(f"{prefix}:jobs", {"data": message_for("test.none", {}).message})
+        deadline = asyncio.get_running_loop().time() + 10
+        while True:
+            groups = await client.xinfo_groups(f"{prefix}:jobs")
+            if any(group["last-delivered-id"] == entry for group in groups):
+                return
+            assert asyncio.get_running_loop().time() < deadline, f"no worker took it: {groups}"
+            await asyncio.sleep(0.1)
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_started_while_redis_is_down_it_is_unready_until_redis_answers_then_works(
+    command: str, tmp_path: Path
+) -> None:
+    redis_port, port = free_port(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    with (tmp_path / "stderr.log").open("w+") as stderr:
+        process = subprocess.Popen(
+            [str(VOICEMAIL_COACH), command, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=tmp_path,
+            env=quiet_env(REDIS_URL=f"redis://127.0.0.1:{redis_port}/0"),
+            stderr=stderr,
+            text=True,
+        )
+        try:
+            unready = wait_for_status(f"{base}/readyz", 503, process)
+            assert unready == {"status": "unavailable", "store": "redis", "waiting_for": "store"}
+            assert get(f"{base}/healthz")[0] == 200
+            with redis_server(redis_port, tmp_path) as url:
+                ready = wait_for_status(f"{base}/readyz", 200, process)
+                assert ready == {"status": "ready", "store": "redis"}
+                asyncio.run(_queue_a_job_and_wait_until_taken(url, "vc"))
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=15)
+        finally:
+            process.kill()
+        stderr.seek(0)
+        log = stderr.read()
+    assert process.returncode == 0, log
+    assert "Traceback" not in log
+    events = [json.loads(line)["event"] for line in log.splitlines()]
+    assert events.count("worker_failed") == 1  # the outage, once, not every retry
+    assert events[-1] == "stopped"
