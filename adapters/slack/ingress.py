@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 log = logging.getLogger("voicemail_coach.slack")
@@ -54,11 +56,23 @@ async def verified_bolt_request(
     if problem is not None:
         raise Refused(401, problem)
     text = _utf8(raw)
-    check_body(text, _content_type(request.headers))
+    form = check_body(text, _content_type(request.headers))
     try:
-        return AsyncBoltRequest(body=text, query=request.query_string, headers=_headers(request))
+        bolt_request = AsyncBoltRequest(
+            body=text, query=request.query_string, headers=_headers(request)
+        )
+        if form is not None and "payload" not in form and bolt_request.body != form:
+            _read_as_form(bolt_request, form)
     except Exception as error:  # a shape bolt's context extraction trips over
         raise Refused(400, f"unreadable_{type(error).__name__}") from None
+    return bolt_request
+
+
+def _read_as_form(bolt_request: AsyncBoltRequest, form: dict[str, str]) -> None:
+    """bolt takes any form body that merely contains the text "payload" (`/voicemail history
+    payload @ Acme`) for interactivity and reads it as empty; give it the form it is."""
+    bolt_request.body = form
+    bolt_request.context = build_async_context(AsyncBoltContext({}), form)
 
 
 def body_free_bolt_request(request: web.Request) -> AsyncBoltRequest:
@@ -90,20 +104,22 @@ def signature_problem(
     return None
 
 
-def check_body(text: str, content_type: str | None) -> None:
+def check_body(text: str, content_type: str | None) -> dict[str, str] | None:
     """Raise Refused(400) unless bolt will parse `text` into a dict, by bolt's own rule: JSON
-    when the content type says so or the body opens with `{`, else a form."""
+    when the content type says so or the body opens with `{`, else a form. The form's fields,
+    or None for JSON."""
     if not text:
         raise Refused(400, "empty_body")
     if content_type == "application/json" or text.startswith("{"):
         _json_object(text, "body")
-        return
+        return None
     try:
         fields = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=True))
     except ValueError:
         raise Refused(400, "not_a_form") from None
     if "payload" in fields:
         _json_object(fields["payload"], "payload")
+    return fields
 
 
 def _json_object(text: str, what: str) -> None:

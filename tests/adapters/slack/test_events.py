@@ -109,6 +109,13 @@ async def test_text_the_grammar_rejects_gets_an_ephemeral_error(bot: Bot) -> Non
     assert "actions" not in [block["type"] for block in message["blocks"]]
 
 
+async def test_a_command_with_the_word_payload_is_read_as_a_command(bot: Bot) -> None:
+    message = await ask(bot, "Payload Smith @ Acme")
+    assert "Payload Smith @ Acme" in str(message["blocks"])
+    key = prospect_key("Payload Smith", "Acme")
+    assert await bot.services.store.get_prospect("T1", "U1", key) is not None
+
+
 async def test_health_and_readiness(bot: Bot) -> None:
     assert (await bot.client.get("/healthz")).status == 200
     assert (await bot.client.get("/readyz")).status == 200
