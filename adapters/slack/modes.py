@@ -37,7 +37,7 @@ from bot.store import Store
 
 log = logging.getLogger("voicemail_coach.slack")
 
-SCOPES = ("commands", "chat:write", "im:write", "users:read", "files:write")
+SCOPES = ("commands", "chat:write", "im:write", "users:read")
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 AUTHORIZE_PATH = "/oauth/v2/authorize"

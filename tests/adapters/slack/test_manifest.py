@@ -28,7 +28,7 @@ def test_the_manifest_asks_only_for_the_scopes_the_app_uses(socket: bool) -> Non
     scopes = bot_scopes(slack_manifest("https://coach.example.com", socket=socket))
     assert scopes == USED_SCOPES
     assert "files:write" not in scopes
-    assert scopes <= set(SCOPES), "the OAuth install must ask for every scope the manifest has"
+    assert scopes == set(SCOPES), "OAuth installs must ask for the scopes the manifest has"
 
 
 def test_the_url_manifest_points_every_request_at_the_service() -> None:
