@@ -54,7 +54,6 @@ ADVISED_OUTCOME = {
     Action.DIAL_ZERO: Outcome.ZERO,
 }
 # The legal-hours warning of policy.decide ends with "Do not dial now."
-DO_NOT_DIAL = "do not dial now"
 DO_NOT_DIAL_HEADING = "Don't dial now: outside calling hours"
 OUTCOME_WORDS = {
     Outcome.LEFT: "left a voicemail",
@@ -149,9 +148,7 @@ def _do_not_dial_now(decision: Decision) -> bool:
     """A warning says not to dial now (outside legal hours): it, not the advice, comes first.
 
     A paused lead is not to be called anyway, so its heading already says so."""
-    return decision.action is not Action.RECYCLE and any(
-        DO_NOT_DIAL in warning.lower() for warning in decision.warnings
-    )
+    return decision.action is not Action.RECYCLE and not decision.dial_now
 
 
 def _warnings_first(decision: Decision) -> list[str]:

@@ -64,6 +64,7 @@ def decide(
         recycle_on=recycle_on,
         seconds_saved=0 if action.leaves_message else SECONDS_PER_VOICEMAIL,
         warnings=_legal_warnings(local_now, legal, region, zone),
+        dial_now=legal.allows(local_now),
     )
 
 

@@ -122,6 +122,7 @@ class Decision:
     recycle_on: date | None
     seconds_saved: int
     warnings: tuple[str, ...]
+    dial_now: bool = True  # False outside the prospect's calling hours: the warnings say why
 
     @property
     def rule(self) -> str:

@@ -252,8 +252,10 @@ def test_dialing_florida_at_2130_carries_a_warning() -> None:
 
 def test_2030_is_legal_in_new_york_but_not_in_florida() -> None:
     now = at(2026, 11, 23, 20, 30)
-    assert decide_for(**QUIET, region="US-NY", now=now).warnings == ()
-    assert len(decide_for(**QUIET, timezone=MIAMI, region="US-FL", now=now).warnings) == 1
+    new_york = decide_for(**QUIET, region="US-NY", now=now)
+    florida = decide_for(**QUIET, timezone=MIAMI, region="US-FL", now=now)
+    assert (new_york.warnings, new_york.dial_now) == ((), True)
+    assert (len(florida.warnings), florida.dial_now) == (1, False)
 
 
 def test_no_warning_inside_florida_hours() -> None:
