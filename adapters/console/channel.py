@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from adapters.console.render import render
+from bot.commands import Export, GrammarError, parse
 from bot.conversation import Conversation
-from bot.types import Actor, ButtonPress, Platform, Reply, Request, Role
+from bot.store import Store
+from bot.types import Actor, Button, ButtonPress, Platform, Reply, Request, Role, Tone
 
 COMMAND_PREFIX = "/voicemail"
 CONSOLE_TENANT = "console"
@@ -53,6 +56,20 @@ async def say_reply(conversation: Conversation, line: str, actor: Actor | None =
     return await conversation.handle(request)
 
 
+def asks_for_export(line: str) -> bool:
+    try:
+        return isinstance(parse(strip_prefix(line)), Export)
+    except GrammarError:
+        return False
+
+
+async def export_json(store: Store, actor: Actor | None = None) -> str:
+    """`export` for a script: the document alone, so that it can be piped into a JSON tool."""
+    actor = actor or console_actor()
+    document = await store.export_rep(actor.tenant, actor.user_id)
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
 async def interact(
     conversation: Conversation,
     read: Callable[[str], str],
@@ -61,7 +78,8 @@ async def interact(
 ) -> None:
     """A prompt loop: /voicemail lines in, replies out; a number presses a check-in button."""
     actor = actor or console_actor()
-    last: Reply | None = None
+    buttons: tuple[Button, ...] = ()  # those of the last reply, which a number presses
+    subject: str | None = None  # the prospect of the last decision
     write("Voicemail Coach. Type `/voicemail help`, or `quit`.")
     while True:
         try:
@@ -72,17 +90,45 @@ async def interact(
             return
         if not line:
             continue
-        request = _press(actor, last, line) or Request(actor=actor, text=strip_prefix(line))
-        last = await conversation.handle(request)
-        write(render(last, numbered_buttons=True))
+        if not is_number(line):
+            reply = await conversation.handle(Request(actor=actor, text=strip_prefix(line)))
+        elif 1 <= int(line) <= len(buttons):
+            reply = await conversation.handle(press(actor, buttons[int(line) - 1]))
+        else:
+            write(render(no_such_button(int(line), len(buttons), subject)))
+            continue  # the buttons shown before stay pressable
+        buttons, subject = reply.buttons, reply.subject or subject
+        write(render(reply, numbered_buttons=True))
 
 
-def _press(actor: Actor, last: Reply | None, line: str) -> Request | None:
-    if last is None or not line.isdigit() or not 1 <= int(line) <= len(last.buttons):
-        return None
-    button = last.buttons[int(line) - 1]
+def is_number(line: str) -> bool:
+    """A line of digits alone is a button press: no prospect is called "2"."""
+    return line.isascii() and line.isdigit()
+
+
+def press(actor: Actor, button: Button) -> Request:
     return Request(
         actor=actor,
         button=ButtonPress(button.action_id, button.value),
         idempotency_key=uuid.uuid4().hex,
+    )
+
+
+def no_such_button(number: int, buttons: int, subject: str | None) -> Reply:
+    """The hint for a number that presses nothing: which numbers would, or how to log."""
+    if buttons:
+        return Reply(
+            f"There is no button {number}",
+            paragraphs=(f"Type a number from 1 to {buttons} to press one of the buttons above.",),
+            tone=Tone.ERROR,
+        )
+    prospect = subject or "Jane Doe @ Acme"
+    return Reply(
+        f"No button to press with {number}",
+        paragraphs=(
+            "A number presses a check-in button under a decision, and the last reply has none "
+            "(a decision's buttons log one check-in, then they are gone).",
+            f"To log another call: /voicemail log {prospect} left (or skipped, live, zero ...).",
+        ),
+        tone=Tone.ERROR,
     )

@@ -9,7 +9,7 @@ import sys
 from types import FrameType
 from typing import Any
 
-from adapters.console.channel import interact, say_reply
+from adapters.console.channel import asks_for_export, export_json, interact, say_reply
 from adapters.console.render import render
 from bot.config import Config
 from bot.conversation import Conversation
@@ -34,10 +34,14 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 async def run_say(line: str) -> int:
-    """The reply on stdout; one that says the line was not understood or not done goes to
-    stderr instead, with a non-zero status, so a script (or a pipe) notices."""
+    """The reply on stdout, `export` as JSON alone; a reply saying that the line was not
+    understood or not done goes to stderr instead, with a non-zero status, so that a script
+    (or a pipe) notices."""
     store = await open_store(Config.from_env())
     try:
+        if asks_for_export(line):
+            print(await export_json(store))
+            return 0
         reply = await say_reply(Conversation(store), line)
     finally:
         await store.close()

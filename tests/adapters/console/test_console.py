@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,6 +18,7 @@ from bot.conversation import Conversation
 from bot.records import Outcome, prospect_key
 from bot.store import SQLiteStore
 from bot.types import Actor, Button, Fact, Platform, Reply, ScriptBlock, Tone
+from tests.bot.conftest import VOICEMAIL_COACH, quiet_env, run_cli
 
 MONDAY = datetime(2026, 11, 23, 10, 15, tzinfo=ZoneInfo("America/New_York"))
 ME = Actor(Platform.CONSOLE, "console", "sam", "Sam Lee", "America/New_York")
@@ -50,6 +51,7 @@ def scripted(lines: list[str]) -> tuple[Callable[[str], str], list[str]]:
 async def test_a_decision_renders_heading_script_facts_sources_and_the_check_in_hint(
     conversation: Conversation,
 ) -> None:
+    await say(conversation, "/voicemail me company Northwind", ME)
     await say(conversation, "/voicemail me phone +1 555 010 0100", ME)
     text = await say(conversation, "/voicemail Jane Doe @ Acme referred by Tom Ruiz", ME)
     lines = text.splitlines()
@@ -64,7 +66,7 @@ async def test_a_decision_renders_heading_script_facts_sources_and_the_check_in_
     assert "Tom Ruiz suggested I give you a call" in quoted
     assert any(line.split() == ["Attempt", "1", "of", "this", "cycle"] for line in lines)
     assert any(line.strip().startswith("Call back") for line in lines)
-    assert "  Sources: referral: 003_b2ca0156507fd887.txt" in lines
+    assert any(line.startswith("  Sources: ") and line.endswith("(referral)") for line in lines)
     assert lines[-1] == "  Check in: /voicemail log Jane Doe @ Acme left|skipped|live|zero"
 
 
@@ -138,29 +140,49 @@ async def test_typing_a_number_presses_that_button_and_logs_a_check_in(
     ]
 
 
-async def test_a_number_that_is_no_button_of_the_last_reply_is_just_text(
+async def test_a_number_pressed_again_after_a_check_in_gets_a_hint_not_a_prospect(
     conversation: Conversation, sqlite_store: SQLiteStore
 ) -> None:
-    read, _ = scripted(["Jane Doe @ Acme", "2", "2", "Jane Doe @ Acme", "9"])
+    read, _ = scripted(["Jane Doe @ Acme", "2", "2"])
     written: list[str] = []
     await interact(conversation, read, written.append, ME)
     assert written[1].startswith("» Dial 0, then hang up · Jane Doe @ Acme")
     assert written[2].startswith("✓ Logged: hung up without a message · Jane Doe @ Acme")
-    # The check-in reply has no buttons, and a decision has four: neither "2" nor "9" logs.
-    assert written[3].startswith("✗ I didn't understand that")
-    assert written[5].startswith("✗ I didn't understand that")
+    hint = written[3]
+    assert hint.startswith("✗ No button to press with 2")
+    assert "/voicemail log Jane Doe @ Acme left" in hint
+    assert "didn't understand" not in hint
+    assert await sqlite_store.get_prospect("console", "sam", prospect_key("2", "")) is None
     assert [c.outcome for c in await sqlite_store.prospect_log("console", "sam", JANE_KEY)] == [
         Outcome.SKIPPED
     ]
 
 
-async def test_a_number_with_no_decision_before_it_is_just_text(
+async def test_a_number_beyond_the_buttons_says_which_numbers_press_and_keeps_them(
+    conversation: Conversation, sqlite_store: SQLiteStore
+) -> None:
+    read, _ = scripted(["Jane Doe @ Acme", "9", "0", "3"])
+    written: list[str] = []
+    await interact(conversation, read, written.append, ME)
+    assert written[2].splitlines() == [
+        "✗ There is no button 9",
+        "",
+        "  Type a number from 1 to 4 to press one of the buttons above.",
+    ]
+    assert written[3].startswith("✗ There is no button 0")
+    assert written[4].startswith("✓ Logged: reached them · Jane Doe @ Acme")  # still pressable
+    assert [c.outcome for c in await sqlite_store.prospect_log("console", "sam", JANE_KEY)] == [
+        Outcome.LIVE
+    ]
+
+
+async def test_a_number_with_no_decision_before_it_gets_a_hint_and_stores_nothing(
     conversation: Conversation, sqlite_store: SQLiteStore
 ) -> None:
     read, _ = scripted(["1"])
     written: list[str] = []
     await interact(conversation, read, written.append, ME)
-    assert written[-1].startswith("✗ I didn't understand that")
+    assert written[-1].startswith("✗ No button to press with 1")
     assert await sqlite_store.export_rep("console", "sam") == {
         "profile": None, "prospects": [], "check_ins": [],
     }  # fmt: skip
@@ -187,19 +209,25 @@ async def test_end_of_input_ends_the_prompt(conversation: Conversation) -> None:
 
 
 def test_the_say_command_answers_on_a_fresh_sqlite_store(tmp_path: Path) -> None:
-    executable = Path(sys.executable).parent / "voicemail-coach"
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env["VOICEMAIL_COACH_DB"] = str(tmp_path / "coach.db")
-    result = subprocess.run(
-        [str(executable), "say", "/voicemail Jane Doe @ Acme referred by Tom"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    env = quiet_env(VOICEMAIL_COACH_DB=str(tmp_path / "coach.db"))
+    for line in ("me name Sam Lee", "me company Northwind", "me phone +1 555 010 0100"):
+        assert run_cli("say", f"/voicemail {line}", cwd=tmp_path, env=env).returncode == 0
+    result = run_cli("say", "/voicemail Jane Doe @ Acme referred by Tom", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert "Leave a voicemail · Jane Doe @ Acme" in result.stdout
     assert "Tom suggested I give you a call" in result.stdout
     assert (tmp_path / "coach.db").exists()
+
+
+def test_say_export_prints_only_json_for_a_json_tool(tmp_path: Path) -> None:
+    env = quiet_env(VOICEMAIL_COACH_DB=str(tmp_path / "coach.db"))
+    assert run_cli("say", "/voicemail me name Zoë Ñúñez", cwd=tmp_path, env=env).returncode == 0
+    exported = run_cli("say", "/VOICEMAIL Export", cwd=tmp_path, env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout)["profile"]["name"] == "Zoë Ñúñez"
+    piped = subprocess.run(
+        f"{VOICEMAIL_COACH} say '/voicemail export' | {sys.executable} -m json.tool",
+        shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(piped.stdout) == json.loads(exported.stdout)
