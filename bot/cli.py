@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from importlib.metadata import entry_points
+from importlib.metadata import entry_points, version
 from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
@@ -30,6 +30,7 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
 # Channels add their own subcommands (console, serve's routes ...): bot/ never imports adapters/.
 COMMAND_PLUGINS = "voicemail_coach.commands"
+DISTRIBUTION = "voicemail-coach"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -90,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="voicemail-coach",
         description="Coach outbound sales reps on whether to leave a voicemail.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version(DISTRIBUTION)}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     run_decide = commands.add_parser(

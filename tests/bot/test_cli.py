@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,9 @@ def test_say_exits_non_zero_and_answers_on_stderr_when_it_did_not_understand(
     assert result.stdout == ""
     assert result.stderr.startswith("✗ I didn't understand that")
     assert "Example: /voicemail Jane Doe @ Acme" in result.stderr
+
+
+def test_version_prints_the_installed_version(tmp_path: Path) -> None:
+    result = run_cli("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout == f"voicemail-coach {version('voicemail-coach')}\n"
