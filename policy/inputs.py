@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from policy.errors import InvalidInput
+from policy.errors import InvalidInput, shown
 from policy.legal_hours import DEFAULT_HOURS, LEGAL_HOURS
 from policy.limits import (
     MAX_COMPANY,
@@ -30,7 +30,6 @@ _REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 _PHONE_CHARS = re.compile(r"^[0-9+()./\-\sextEXT]+$")
 MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 7, 15
 FIRST_YEAR, LAST_YEAR = 1970, 2999
-_SHOWN = 40  # a bad value is quoted back up to this many characters
 
 TOP_FIELDS = ("playbook", "now", "rep", "prospect", "history", "settings")
 REP_FIELDS = ("name", "company", "phone", "pitch", "timezone")
@@ -155,7 +154,7 @@ def parse_relationship(where: str, raw: object) -> Relationship:
     try:
         return Relationship(str(raw).strip().lower())
     except ValueError:
-        raise InvalidInput(where, f"{_shown(raw)} is not one of: {accepted}") from None
+        raise InvalidInput(where, f"{shown(raw)} is not one of: {accepted}") from None
 
 
 def parse_timezone(where: str, raw: object) -> str | None:
@@ -170,7 +169,7 @@ def parse_timezone(where: str, raw: object) -> str | None:
         except (ZoneInfoNotFoundError, ValueError):
             pass
     raise InvalidInput(
-        where, f"{_shown(raw)} is not accepted; an IANA time zone like America/New_York"
+        where, f"{shown(raw)} is not accepted; an IANA time zone like America/New_York"
     )
 
 
@@ -183,7 +182,7 @@ def parse_region(where: str, raw: object) -> str:
         known = ", ".join(LEGAL_HOURS)
         raise InvalidInput(
             where,
-            f"{_shown(raw)} is not accepted; an ISO 3166 country, optionally -subdivision "
+            f"{shown(raw)} is not accepted; an ISO 3166 country, optionally -subdivision "
             f"(US-FL, DE-BY). Calling hours are known for {known}; elsewhere the default "
             f"{DEFAULT_HOURS.weekday} applies",
         )
@@ -205,7 +204,7 @@ def parse_phone(where: str, raw: object) -> str:
     if not _PHONE_CHARS.match(text) or not MIN_PHONE_DIGITS <= digits <= MAX_PHONE_DIGITS:
         raise InvalidInput(
             where,
-            f"{_shown(raw)} is not accepted; a phone number of {MIN_PHONE_DIGITS} to "
+            f"{shown(raw)} is not accepted; a phone number of {MIN_PHONE_DIGITS} to "
             f"{MAX_PHONE_DIGITS} digits like +1 555 010 0100",
         )
     return " ".join(text.split())
@@ -219,29 +218,29 @@ def parse_date(where: str, raw: object) -> date | None:
             return datetime.fromisoformat(raw.strip()).date()
         except ValueError:
             pass
-    raise InvalidInput(where, f"{_shown(raw)} is not accepted; an ISO 8601 date like 2026-11-23")
+    raise InvalidInput(where, f"{shown(raw)} is not accepted; an ISO 8601 date like 2026-11-23")
 
 
 def parse_now(raw: object, zone_name: str | None) -> datetime:
     now = parse_moment("now", raw, zone_name)
     if not FIRST_YEAR <= now.year <= LAST_YEAR:
         accepted = f"a date-time from year {FIRST_YEAR} to {LAST_YEAR}"
-        raise InvalidInput("now", f"{_shown(raw)} is not accepted; {accepted}")
+        raise InvalidInput("now", f"{shown(raw)} is not accepted; {accepted}")
     return now
 
 
 def parse_moment(where: str, raw: object, zone_name: str | None) -> datetime:
     accepted = "an ISO 8601 date-time like 2026-11-23T10:15:00-05:00"
     if not isinstance(raw, str):
-        raise InvalidInput(where, f"{_shown(raw)} is not accepted; {accepted}")
+        raise InvalidInput(where, f"{shown(raw)} is not accepted; {accepted}")
     try:
         moment = datetime.fromisoformat(raw.strip())
     except ValueError:
-        raise InvalidInput(where, f"{_shown(raw)} is not accepted; {accepted}") from None
+        raise InvalidInput(where, f"{shown(raw)} is not accepted; {accepted}") from None
     if moment.tzinfo is None:
         if zone_name is None:
             raise InvalidInput(
-                where, f"{_shown(raw)} has no UTC offset and no time zone is known; {accepted}"
+                where, f"{shown(raw)} has no UTC offset and no time zone is known; {accepted}"
             )
         moment = moment.replace(tzinfo=ZoneInfo(zone_name))
     return moment
@@ -265,7 +264,7 @@ def _text(where: str, raw: object, limit: int, *, required: bool) -> str:
             raise InvalidInput(where, "is required: a non-empty text")
         return ""
     if not isinstance(raw, str):
-        raise InvalidInput(where, f"{_shown(raw)} is not accepted; a text")
+        raise InvalidInput(where, f"{shown(raw)} is not accepted; a text")
     text = " ".join(raw.split())
     problem = too_long(text, limit)
     if problem:
@@ -277,21 +276,15 @@ def _optional_text(where: str, raw: object, limit: int) -> str | None:
     return _text(where, raw, limit, required=False) or None
 
 
-def _shown(raw: object) -> str:
-    """The bad value as the message quotes it: its repr, cut short (it may be huge)."""
-    shown = repr(raw)
-    return shown if len(shown) <= _SHOWN else f"{shown[: _SHOWN - 1]}…"
-
-
 def _flag(where: str, raw: object) -> bool:
     if raw is None:
         return False
     if not isinstance(raw, bool):
-        raise InvalidInput(where, f"{_shown(raw)} is not accepted; true or false")
+        raise InvalidInput(where, f"{shown(raw)} is not accepted; true or false")
     return raw
 
 
 def _count(where: str, raw: object) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
-        raise InvalidInput(where, f"{_shown(raw)} is not accepted; a whole number, 0 or more")
+        raise InvalidInput(where, f"{shown(raw)} is not accepted; a whole number, 0 or more")
     return raw

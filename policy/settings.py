@@ -12,7 +12,7 @@ from typing import Any
 
 import holidays
 
-from policy.errors import InvalidInput
+from policy.errors import InvalidInput, shown
 from policy.model import ScriptKind, TimeRange
 from policy.scripts import validate_template
 
@@ -127,7 +127,7 @@ def _bounded_int(where: str, raw: object, limit: Limit) -> int:
     if value is None or not limit.low <= value <= limit.high:
         raise InvalidInput(
             where,
-            f"{raw!r} is not accepted; a whole number from {limit.low} to {limit.high} "
+            f"{shown(raw)} is not accepted; a whole number from {limit.low} to {limit.high} "
             f"({limit.why})",
         )
     return value
@@ -137,16 +137,16 @@ def parse_window(where: str, raw: object, bounds: TimeRange) -> TimeRange:
     accepted = f'a window like "{bounds.start:%H:%M}-{bounds.end:%H:%M}" lying within {bounds}'
     match = _WINDOW.match(raw) if isinstance(raw, str) else None
     if match is None:
-        raise InvalidInput(where, f"{raw!r} is not accepted; {accepted}")
+        raise InvalidInput(where, f"{shown(raw)} is not accepted; {accepted}")
     h1, m1, h2, m2 = (int(part) for part in match.groups())
     if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-        raise InvalidInput(where, f"{raw!r} is not a time of day; {accepted}")
+        raise InvalidInput(where, f"{shown(raw)} is not a time of day; {accepted}")
     window = TimeRange(time(h1, m1), time(h2, m2))
     minutes = (h2 * 60 + m2) - (h1 * 60 + m1)
     if window.start < bounds.start or window.end > bounds.end or minutes < MIN_WINDOW_MINUTES:
         raise InvalidInput(
             where,
-            f"{raw!r} is not accepted; {accepted}, at least {MIN_WINDOW_MINUTES} minutes long",
+            f"{shown(raw)} is not accepted; {accepted}, at least {MIN_WINDOW_MINUTES} minutes long",
         )
     return window
 
@@ -155,20 +155,21 @@ def parse_holidays_country(where: str, raw: object) -> str:
     match = _COUNTRY.match(raw.strip()) if isinstance(raw, str) else None
     if match is None:
         raise InvalidInput(
-            where, f"{raw!r} is not accepted; an ISO 3166 country code like US or DE-BY"
+            where, f"{shown(raw)} is not accepted; an ISO 3166 country code like US or DE-BY"
         )
     country, subdivision = match.group(1).upper(), match.group(2)
     supported = _supported_countries()
     if country not in supported:
         raise InvalidInput(
-            where, f"{country!r} has no holiday calendar; try a code like US, GB, CA, DE"
+            where, f"{shown(country)} has no holiday calendar; try a code like US, GB, CA, DE"
         )
     if subdivision is None:
         return country
     subdivision = subdivision.upper()
     if subdivision not in supported[country]:
         raise InvalidInput(
-            where, f"{subdivision!r} is not a subdivision of {country} the holiday calendar knows"
+            where,
+            f"{shown(subdivision)} is not a subdivision of {country} the holiday calendar knows",
         )
     return f"{country}-{subdivision}"
 

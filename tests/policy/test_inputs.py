@@ -227,6 +227,12 @@ def test_bad_setting_gives_its_range() -> None:
     assert "3 to 6" in problem
 
 
+@pytest.mark.parametrize("name", ["final_attempt", "early_window", "holidays_country"])
+def test_a_huge_bad_setting_is_quoted_back_cut_short(name: str) -> None:
+    problem = error_for(changed(spec_example(), {("settings", name): "9" * 100_000})).problem
+    assert len(problem) < 300
+
+
 def test_field_name_with_a_line_break_is_reported_on_one_line() -> None:
     error = error_for(changed(spec_example(), {("prospect", "e\nmail"): "x"}))
     assert "\n" not in str(error)
