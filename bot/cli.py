@@ -20,7 +20,7 @@ from bot.store import StoreUnavailable
 from policy import PLAYBOOKS, InvalidInput, decide
 from policy.inputs import parse_decide_input
 from policy.serialize import decision_to_json
-from policy.sources import SEED_TITLES, SEEDS
+from policy.sources import SEED_TITLES
 
 if TYPE_CHECKING:
     from bot.server import Tier
@@ -102,7 +102,9 @@ def _parser() -> argparse.ArgumentParser:
     run_playbooks = commands.add_parser("playbooks", help="show every playbook's rules")
     run_playbooks.set_defaults(run=lambda _: show_playbooks(PipeConsole()))
 
-    run_serve = commands.add_parser("serve", help="run the service (Slack, Teams, health checks)")
+    run_serve = commands.add_parser(
+        "serve", help="run the service: Slack (once configured) and health checks"
+    )
     run_serve.add_argument("--host", default="0.0.0.0", help="address to listen on (0.0.0.0)")
     run_serve.add_argument("--port", type=int, help="port (PORT, else 3000)")
     run_serve.add_argument(
@@ -206,7 +208,7 @@ def show_playbooks(console: Console) -> int:
             table.add_row(rule.id, rule.when, rule.then, ", ".join(rule.seeds))
         console.print(table)
         console.print()
-    console.print("Sources (../shared/seeds/):")
+    console.print("Sources (the numbers in the source column; see docs/sources.md):")
     for number, title in SEED_TITLES.items():
-        console.print(f"  {number}  {SEEDS[number]}  {title}")
+        console.print(f"  {number}  {title}")
     return 0

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
+from policy.sources import SEED_TITLES
 from tests.bot.conftest import VOICEMAIL_COACH, free_port, one_line_error, quiet_env, run_cli
 
 DECISION_REQUEST = json.dumps(
@@ -151,3 +153,29 @@ def test_version_prints_the_installed_version(tmp_path: Path) -> None:
     result = run_cli("--version", cwd=tmp_path)
     assert result.returncode == 0
     assert result.stdout == f"voicemail-coach {version('voicemail-coach')}\n"
+
+
+COMMANDS = ["decide", "playbooks", "serve", "worker", "console", "say", "manifest"]
+
+
+@pytest.mark.parametrize("argv", [["--help"]] + [[command, "--help"] for command in COMMANDS])
+def test_help_names_only_what_exists(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out.lower()
+    assert text.startswith("usage: voicemail-coach")
+    assert "teams" not in text  # no adapter yet
+    assert "schedul" not in text  # no scheduler yet
+
+
+def test_playbooks_names_the_sources_by_title_and_points_to_the_docs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["playbooks"]) == 0
+    text = capsys.readouterr().out
+    assert "../shared" not in text
+    assert "see docs/sources.md" in text
+    for number, title in SEED_TITLES.items():
+        assert f"  {number}  {title}" in text
+    assert (Path(__file__).parents[2] / "docs" / "sources.md").exists()
