@@ -118,11 +118,14 @@ def _parse_setting(where: str, key: str, raw: object, base: Settings) -> object:
     raise InvalidInput(where, f"unknown setting; accepted: {', '.join(SETTING_NAMES)}")
 
 
+MAX_DIGITS = 6  # more is out of every range, and int() refuses a few thousand digits anyway
+
+
 def _bounded_int(where: str, raw: object, limit: Limit) -> int:
     value: int | None = None
     if isinstance(raw, int) and not isinstance(raw, bool):
         value = raw
-    elif isinstance(raw, str) and raw.strip().isdigit():
+    elif isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) <= MAX_DIGITS:
         value = int(raw.strip())
     if value is None or not limit.low <= value <= limit.high:
         raise InvalidInput(
