@@ -59,7 +59,7 @@ USAGE: Mapping[str, Usage] = MappingProxyType(
             "me phone +1 555 010 0100",
             "my profile, which scripts use",
         ),
-        "team": Usage("team", "team", "managers: the team digest now"),
+        "team": Usage("team", "team", "managers: the team's numbers for the last 7 days"),
         "settings": Usage(
             "settings [playbook <name>|final-attempt <n>|recycle-days <n>|min-gap <n>|"
             "silence-days <n>|silence-dials <n>|early-window <HH:MM-HH:MM>|"
