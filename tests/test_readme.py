@@ -164,3 +164,29 @@ def test_the_readme_promises_no_teams_scheduler_or_file_uploads() -> None:
     assert "Teams" not in text
     assert "scheduler" not in text.lower()
     assert "files:write" not in text
+
+
+def table_examples() -> list[str]:
+    """The `/voicemail ...` examples of the README's command table and prose."""
+    text = README.read_text(encoding="utf-8")
+    return [e for e in re.findall(r"`/voicemail ([^`]+)`", text) if not e.endswith("...")]
+
+
+def test_every_voicemail_example_in_the_readme_is_understood() -> None:
+    from bot.commands import GrammarError, parse
+
+    examples = table_examples()
+    assert len(examples) >= 12
+    for example in examples:
+        try:
+            parse(example)
+        except GrammarError as error:
+            raise AssertionError(f"the README's `/voicemail {example}`: {error}") from None
+
+
+def test_the_readmes_typo_example_gets_its_suggestion() -> None:
+    from bot.commands import GrammarError, parse
+
+    with pytest.raises(GrammarError) as caught:
+        parse("histroy Jane Doe @ Acme")
+    assert "did you mean `history Jane Doe @ Acme`?" in caught.value.problem
