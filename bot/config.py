@@ -57,8 +57,12 @@ def checked_redis_url(url: str | None) -> str | None:
 def checked_port(text: str | None) -> int:
     if text is None:
         return DEFAULT_PORT
-    if not text.isdigit() or not 1 <= int(text) <= HIGHEST_PORT:
+    if (
+        not text.isdigit()
+        or len(text) > len(str(HIGHEST_PORT))
+        or not 1 <= int(text) <= HIGHEST_PORT
+    ):
         raise ConfigError(
-            f"PORT must be a number from 1 to {HIGHEST_PORT}, like 3000, not {text!r}"
+            f"PORT must be a number from 1 to {HIGHEST_PORT}, like 3000, not {text[:20]!r}"
         )
     return int(text)

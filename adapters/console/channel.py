@@ -92,18 +92,30 @@ async def interact(
             continue
         if not is_number(line):
             reply = await conversation.handle(Request(actor=actor, text=strip_prefix(line)))
-        elif 1 <= int(line) <= len(buttons):
-            reply = await conversation.handle(press(actor, buttons[int(line) - 1]))
+        elif 1 <= button_number(line) <= len(buttons):
+            reply = await conversation.handle(press(actor, buttons[button_number(line) - 1]))
         else:
-            write(render(no_such_button(int(line), len(buttons), subject)))
+            write(render(no_such_button(_cut(line), len(buttons), subject)))
             continue  # the buttons shown before stay pressable
         buttons, subject = reply.buttons, reply.subject or subject
         write(render(reply, numbered_buttons=True))
 
 
+MAX_BUTTON_DIGITS = 4
+
+
 def is_number(line: str) -> bool:
     """A line of digits alone is a button press: no prospect is called "2"."""
     return line.isascii() and line.isdigit()
+
+
+def button_number(digits: str) -> int:
+    """The button a line of digits names; 0 (none) for a number too long to be one."""
+    return int(digits) if len(digits) <= MAX_BUTTON_DIGITS else 0
+
+
+def _cut(digits: str) -> str:
+    return digits if len(digits) <= MAX_BUTTON_DIGITS else f"{digits[:MAX_BUTTON_DIGITS]}…"
 
 
 def press(actor: Actor, button: Button) -> Request:
@@ -114,7 +126,7 @@ def press(actor: Actor, button: Button) -> Request:
     )
 
 
-def no_such_button(number: int, buttons: int, subject: str | None) -> Reply:
+def no_such_button(number: str, buttons: int, subject: str | None) -> Reply:
     """The hint for a number that presses nothing: which numbers would, or how to log."""
     if buttons:
         return Reply(

@@ -99,7 +99,7 @@ def test_a_malformed_redis_url_is_a_configuration_error(args: list[str], tmp_pat
     assert not (tmp_path / "voicemail-coach.db").exists()
 
 
-@pytest.mark.parametrize("port", ["abc", "0", "70000"])
+@pytest.mark.parametrize("port", ["abc", "0", "70000", "9" * 5000])
 def test_a_port_that_is_no_port_number_is_a_configuration_error(port: str, tmp_path: Path) -> None:
     result = run_cli("serve", cwd=tmp_path, env=quiet_env(PORT=port))
     assert result.returncode == 2

@@ -161,7 +161,7 @@ async def test_a_number_pressed_again_after_a_check_in_gets_a_hint_not_a_prospec
 async def test_a_number_beyond_the_buttons_says_which_numbers_press_and_keeps_them(
     conversation: Conversation, sqlite_store: SQLiteStore
 ) -> None:
-    read, _ = scripted(["Jane Doe @ Acme", "9", "0", "3"])
+    read, _ = scripted(["Jane Doe @ Acme", "9", "0", "9" * 5000, "3"])
     written: list[str] = []
     await interact(conversation, read, written.append, ME)
     assert written[2].splitlines() == [
@@ -170,7 +170,8 @@ async def test_a_number_beyond_the_buttons_says_which_numbers_press_and_keeps_th
         "  Type a number from 1 to 4 to press one of the buttons above.",
     ]
     assert written[3].startswith("✗ There is no button 0")
-    assert written[4].startswith("✓ Logged: reached them · Jane Doe @ Acme")  # still pressable
+    assert written[4].startswith("✗ There is no button 9999…")
+    assert written[5].startswith("✓ Logged: reached them · Jane Doe @ Acme")  # still pressable
     assert [c.outcome for c in await sqlite_store.prospect_log("console", "sam", JANE_KEY)] == [
         Outcome.LIVE
     ]
