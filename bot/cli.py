@@ -177,6 +177,12 @@ def run_decide_command(stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
             file=stderr,
         )
         return EXIT_BAD_INPUT
+    except UnicodeDecodeError:
+        print("input: not UTF-8 text; expected one JSON object", file=stderr)
+        return EXIT_BAD_INPUT
+    except ValueError:  # a number of thousands of digits: int() refuses it
+        print("input: a number is far too long; counts are small whole numbers", file=stderr)
+        return EXIT_BAD_INPUT
     try:
         request = parse_decide_input(document, default_now=datetime.now(UTC))
         decision = decide(

@@ -274,6 +274,15 @@ def test_deeply_nested_json_is_bad_input_not_a_crash() -> None:
     assert stderr.getvalue().count("\n") == 1
 
 
+def test_a_number_of_thousands_of_digits_is_bad_input_not_a_crash() -> None:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    document = '{"history": {"attempts": ' + "9" * 5000 + "}}"
+    status = run_decide_command(io.StringIO(document), stdout, stderr)
+    assert (status, stdout.getvalue()) == (2, "")
+    assert stderr.getvalue().startswith("input: a number is far too long")
+    assert stderr.getvalue().count("\n") == 1
+
+
 # --- regions: the region follows the time zone; unknown codes are bad input
 
 
