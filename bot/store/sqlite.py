@@ -89,7 +89,11 @@ class SQLiteStore:
     @classmethod
     async def open(cls, path: str | Path) -> SQLiteStore:
         store = cls(path)
-        await store._run(store._connect)
+        try:
+            await store._run(store._connect)
+        except BaseException:
+            store._executor.shutdown(wait=False)
+            raise
         return store
 
     def _connect(self) -> None:
