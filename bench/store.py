@@ -6,8 +6,9 @@ Loads the same data into a temporary SQLite file and into Redis under a prefix o
 (deleted at the end): `--reps` reps in teams of ten, `--prospects` prospects each, and a
 few check-ins per prospect made with bot.checkins.apply_check_in. Then times, one request
 at a time, through bot.conversation.Conversation as a chat request meets it:
-  - a decision: profile, team, prospect, policy.decide, and the writes that remember it;
-  - a check-in: profile, team, prospect, apply_check_in, record_check_in;
+  - a decision: profile and prospect, team, policy.decide, and the write that remembers it
+    (change_prospect: atomic, and on Redis conditional on the prospect read);
+  - a check-in: profile and prospect, team, apply_check_in, and its atomic write;
   - "call-backs due today": callbacks_due for one rep up to the end of their local day,
 and prints p50 and p99 in milliseconds for both stores in one table.
 

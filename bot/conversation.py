@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -149,7 +150,10 @@ class Conversation:
 
     async def ask(self, actor: Actor, who: ProspectRef, facts: Facts) -> Reply:
         now = self.clock()
-        rep = await self._saved_profile(actor)
+        key = prospect_key(who.name, who.company)
+        rep, known = await asyncio.gather(  # one round trip to the store, not two
+            self._saved_profile(actor), self.store.get_prospect(actor.tenant, actor.user_id, key)
+        )
         team = await self.store.get_team(actor.tenant, rep.team)
 
         def advise(found: ProspectRecord | None) -> Change[Decision]:
@@ -165,8 +169,9 @@ class Conversation:
             advice = Advice(decision.action, decision.rule, now)
             return Change(replace(record, last_advice=advice), decision)
 
-        key = prospect_key(who.name, who.company)
-        changed = await self.store.change_prospect(actor.tenant, actor.user_id, key, advise)
+        changed = await self.store.change_prospect(
+            actor.tenant, actor.user_id, key, advise, known=known
+        )
         assert changed is not None, "a change without a check-in is always written"
         decision = changed.result
         log.info(
@@ -205,7 +210,10 @@ class Conversation:
         """Log the outcome on the prospect keyed `prospect`; a `new` one is made if it is not
         stored yet, else an unknown prospect is an error (a button on a forgotten one)."""
         now = self.clock()
-        rep = await self._saved_profile(actor)
+        rep, known = await asyncio.gather(  # one round trip to the store, not two
+            self._saved_profile(actor),
+            self.store.get_prospect(actor.tenant, actor.user_id, prospect),
+        )
         team = await self.store.get_team(actor.tenant, rep.team)
 
         def log_call(found: ProspectRecord | None) -> Change[CheckIn]:
@@ -224,7 +232,7 @@ class Conversation:
         today = now.astimezone(zone).date()
         try:
             changed = await self.store.change_prospect(
-                actor.tenant, actor.user_id, prospect, log_call
+                actor.tenant, actor.user_id, prospect, log_call, known=known
             )
         except _ProspectGone:
             return replies.error_reply(

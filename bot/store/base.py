@@ -24,6 +24,16 @@ class Change(Generic[T]):
 
 
 ProspectChange = Callable[[ProspectRecord | None], Change[T]]
+
+
+class Unread:
+    """The caller has not read the prospect: change_prospect reads it first."""
+
+
+UNREAD = Unread()
+# What the caller last read of a prospect (None: it was not stored), so a store that can
+# check it is still current (Redis) saves a read; if it is not, the change runs again.
+Known = ProspectRecord | None | Unread
 # Given the stored profile (None: there is none), the profile to store (written if it differs).
 RepChange = Callable[[RepProfile | None], RepProfile]
 TeamChange = Callable[[TeamConfig], TeamConfig]
@@ -66,7 +76,7 @@ class Store(Protocol):
     # `change` must be pure: it may run more than once. If it raises, nothing is written.
 
     async def change_prospect(
-        self, tenant: str, rep_id: str, key: str, change: ProspectChange[T]
+        self, tenant: str, rep_id: str, key: str, change: ProspectChange[T], known: Known = UNREAD
     ) -> Change[T] | None:
         """The change written, or None when its check-in's key was seen (nothing written)."""
         ...

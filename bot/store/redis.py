@@ -47,11 +47,14 @@ from redis.exceptions import WatchError
 from bot.batched import Batched
 from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
 from bot.store.base import (
+    UNREAD,
     Change,
+    Known,
     ProspectChange,
     RepChange,
     T,
     TeamChange,
+    Unread,
     check_same_prospect,
     check_ttl,
     export_document,
@@ -332,12 +335,18 @@ class RedisStore:
         return written
 
     async def change_prospect(
-        self, tenant: str, rep_id: str, key: str, change: ProspectChange[T]
+        self, tenant: str, rep_id: str, key: str, change: ProspectChange[T], known: Known = UNREAD
     ) -> Change[T] | None:
         for attempt in range(MAX_TRIES):
-            raw = await self._reads.run("GET", self.keys.prospect(tenant, rep_id, key))
-            body = None if raw is None else _text(raw)
-            changed = change(None if body is None else ProspectRecord.from_json(body))
+            if attempt == 0 and not isinstance(known, Unread):
+                # The stored body is the record's encoding, unless it changed meanwhile (or an
+                # older version wrote it): then the write conflicts and the next try reads.
+                found, body = known, None if known is None else known.to_json()
+            else:
+                raw = await self._reads.run("GET", self.keys.prospect(tenant, rep_id, key))
+                body = None if raw is None else _text(raw)
+                found = None if body is None else ProspectRecord.from_json(body)
+            changed = change(found)
             check_same_prospect(changed.record, tenant, rep_id, key)
             written = await self._log_check_in(changed.record, changed.check_in, body)
             if written != CONFLICT:

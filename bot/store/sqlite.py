@@ -17,7 +17,9 @@ from typing import Any, TypeVar
 
 from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
 from bot.store.base import (
+    UNREAD,
     Change,
+    Known,
     ProspectChange,
     RepChange,
     TeamChange,
@@ -249,8 +251,9 @@ class SQLiteStore:
         return True
 
     async def change_prospect(
-        self, tenant: str, rep_id: str, key: str, change: ProspectChange[T]
+        self, tenant: str, rep_id: str, key: str, change: ProspectChange[T], known: Known = UNREAD
     ) -> Change[T] | None:
+        # `known` saves nothing here: the transaction's own read is what holds the lock.
         def work(db: sqlite3.Connection) -> Change[T] | None:
             row = db.execute(
                 "SELECT data FROM prospects WHERE tenant = ? AND rep_id = ? AND key = ?",

@@ -64,6 +64,30 @@ async def test_a_change_sees_the_stored_prospect_and_writes_its_result(store: St
     assert await store.get_prospect(TENANT, REP, KEY) == prospect(attempts=3)
 
 
+@pytest.mark.parametrize("stale", [prospect(attempts=1), None])
+async def test_a_change_given_a_stale_read_still_changes_what_is_stored(
+    store: Store, stale: ProspectRecord | None
+) -> None:
+    await store.save_prospect(prospect(attempts=2))
+
+    def one_more(found: ProspectRecord | None) -> Change[None]:
+        record = found or prospect()
+        return Change(replace(record, attempts=record.attempts + 1), None)
+
+    await store.change_prospect(TENANT, REP, KEY, one_more, known=stale)
+    assert await store.get_prospect(TENANT, REP, KEY) == prospect(attempts=3)
+
+
+async def test_a_change_given_the_current_read_writes_it(store: Store) -> None:
+    await store.save_prospect(prospect(attempts=2))
+    current = await store.get_prospect(TENANT, REP, KEY)
+    changed = await store.change_prospect(
+        TENANT, REP, KEY, lambda found: Change(prospect(attempts=5), found), known=current
+    )
+    assert changed is not None and changed.result == prospect(attempts=2)
+    assert await store.get_prospect(TENANT, REP, KEY) == prospect(attempts=5)
+
+
 async def test_a_change_of_a_new_prospect_gets_none_and_creates_it(store: Store) -> None:
     changed = await store.change_prospect(TENANT, REP, KEY, lambda found: Change(prospect(), found))
     assert changed is not None and changed.result is None
