@@ -127,14 +127,9 @@ class StoreInstallationStore(AsyncInstallationStore):
             await self.store.delete_documents(tenant, INSTALLATION, [key])
             return
         # One user's token was revoked: keep the installation (and its bot), drop the token.
-        body = await self.store.get_document(tenant, INSTALLATION, key)
-        installation = None if body is None else _from_json(Installation, body)
-        if installation is not None and installation.user_id == user_id:
-            installation.user_token = None
-            installation.user_refresh_token = None
-            installation.user_token_expires_at = None
-            installation.user_scopes = []
-            await self.store.put_document(tenant, INSTALLATION, key, _to_json(installation))
+        await self.store.change_document(
+            tenant, INSTALLATION, key, lambda body: _without_user_token(body, user_id)
+        )
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         """On app_uninstalled: the workspace's documents and, in an org, the org-wide ones
@@ -224,3 +219,15 @@ def _from_json(model: Callable[..., Model], body: str) -> Model | None:
     except (ValueError, TypeError) as error:
         log.error("slack_installation_unreadable", extra={"error": type(error).__name__})
         return None
+
+
+def _without_user_token(body: str | None, user_id: str) -> str | None:
+    """The installation document with `user_id`'s token dropped (unchanged if not theirs)."""
+    installation = None if body is None else _from_json(Installation, body)
+    if installation is None or installation.user_id != user_id:
+        return body
+    installation.user_token = None
+    installation.user_refresh_token = None
+    installation.user_token_expires_at = None
+    installation.user_scopes = []
+    return _to_json(installation)

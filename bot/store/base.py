@@ -37,6 +37,8 @@ Known = ProspectRecord | None | Unread
 # Given the stored profile (None: there is none), the profile to store (written if it differs).
 RepChange = Callable[[RepProfile | None], RepProfile]
 TeamChange = Callable[[TeamConfig], TeamConfig]
+# Given a document's body (None: there is none), the body to store, or None to delete it.
+DocumentChange = Callable[[str | None], str | None]
 
 
 class Store(Protocol):
@@ -124,6 +126,13 @@ class Store(Protocol):
 
     async def get_document(self, tenant: str, kind: str, key: str) -> str | None:
         """The body, or None if there is none or it has expired."""
+        ...
+
+    async def change_document(
+        self, tenant: str, kind: str, key: str, change: DocumentChange
+    ) -> str | None:
+        """Read, change and write one document atomically (None from `change` deletes it); an
+        expiring document keeps its expiry. The body as stored afterwards."""
         ...
 
     async def take_document(self, tenant: str, kind: str, key: str) -> str | None:

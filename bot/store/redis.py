@@ -49,6 +49,7 @@ from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
 from bot.store.base import (
     UNREAD,
     Change,
+    DocumentChange,
     Known,
     ProspectChange,
     RepChange,
@@ -152,11 +153,15 @@ return 1
 SET_STRING = (
     _EXPECTED
     + """
--- KEYS: a string key.  ARGV: the new value, expect, expected value
+-- KEYS: a string key.  ARGV: the new value, expect, expected value, '1' to delete instead
 if not unchanged(redis.call('GET', KEYS[1]), ARGV[2], ARGV[3]) then
   return -1
 end
-redis.call('SET', KEYS[1], ARGV[1])
+if ARGV[4] == '1' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+end
 return 1
 """
 )
@@ -301,8 +306,7 @@ class RedisStore:
                 else TeamConfig.from_json(tenant, team, body)
             )
             changed = change(stored)
-            args = [changed.to_json(), *_expectation(body)]
-            if await self._set_string(keys=[key], args=args) != CONFLICT:
+            if await self._change_string(key, body, changed.to_json()) != CONFLICT:
                 return changed
             await _back_off(attempt)
         raise StoreContention("team settings")
@@ -437,6 +441,29 @@ class RedisStore:
     ) -> None:
         check_ttl(ttl_seconds)
         await self.client.set(self.keys.document(tenant, kind, key), body, ex=ttl_seconds)
+
+    async def change_document(
+        self, tenant: str, kind: str, key: str, change: DocumentChange
+    ) -> str | None:
+        document = self.keys.document(tenant, kind, key)
+        for attempt in range(MAX_TRIES):
+            raw = await self.client.get(document)
+            body = None if raw is None else _text(raw)
+            changed = change(body)
+            if changed == body or await self._change_string(document, body, changed) != CONFLICT:
+                return changed
+            await _back_off(attempt)
+        raise StoreContention("document")
+
+    async def _change_string(self, key: str, expected: str | None, value: str | None) -> int:
+        """Set (None: delete) the string at `key` if it still holds `expected`; keeps its TTL."""
+        args = [
+            "" if value is None else value,
+            *_expectation(expected),
+            "1" if value is None else "0",
+        ]
+        written: int = await self._set_string(keys=[key], args=args)
+        return written
 
     async def get_document(self, tenant: str, kind: str, key: str) -> str | None:
         raw = await self.client.get(self.keys.document(tenant, kind, key))

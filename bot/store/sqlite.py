@@ -19,6 +19,7 @@ from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
 from bot.store.base import (
     UNREAD,
     Change,
+    DocumentChange,
     Known,
     ProspectChange,
     RepChange,
@@ -415,6 +416,30 @@ class SQLiteStore:
             ).fetchone()
         )
         return None if row is None else str(row[0])
+
+    async def change_document(
+        self, tenant: str, kind: str, key: str, change: DocumentChange
+    ) -> str | None:
+        def work(db: sqlite3.Connection) -> str | None:
+            where = (tenant, kind, key)
+            row = db.execute(
+                "SELECT body, expires_at FROM documents WHERE tenant = ? AND kind = ? AND key = ?",
+                where,
+            ).fetchone()
+            if row is not None and row[1] is not None and row[1] <= self._clock():
+                row = None  # expired: as good as gone
+            body = None if row is None else str(row[0])
+            changed = change(body)
+            if changed is None:
+                db.execute("DELETE FROM documents WHERE tenant = ? AND kind = ? AND key = ?", where)
+            elif changed != body:
+                db.execute(
+                    "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
+                    (*where, changed, None if row is None else row[1]),
+                )
+            return changed
+
+        return await self._transaction(work)
 
     async def take_document(self, tenant: str, kind: str, key: str) -> str | None:
         def work(db: sqlite3.Connection) -> Any:

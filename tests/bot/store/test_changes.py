@@ -187,6 +187,39 @@ async def test_concurrent_changes_of_a_rep_and_a_team_all_count(store: Store) ->
     assert (await store.get_team(TENANT, TEAM)).settings.recycle_days == 90 + 15
 
 
+async def test_change_document_creates_changes_and_deletes(store: Store) -> None:
+    assert await store.change_document(TENANT, "note", "k", lambda body: body) is None
+    assert await store.change_document(TENANT, "note", "k", lambda body: "a") == "a"
+    assert await store.change_document(TENANT, "note", "k", lambda body: f"{body}b") == "ab"
+    assert await store.get_document(TENANT, "note", "k") == "ab"
+    assert await store.get_document(OTHER_TENANT, "note", "k") is None
+    assert await store.change_document(TENANT, "note", "k", lambda body: None) is None
+    assert await store.get_document(TENANT, "note", "k") is None
+
+
+async def test_change_document_keeps_an_expiry(store: Store) -> None:
+    await store.put_document(TENANT, "state", "s", "1", ttl_seconds=600)
+    await store.change_document(TENANT, "state", "s", lambda body: f"{body}2")
+    assert await store.get_document(TENANT, "state", "s") == "12"
+    if isinstance(store, RedisStore):
+        ttl = await store.client.ttl(store.keys.document(TENANT, "state", "s"))
+        assert 0 < ttl <= 600
+    else:
+        assert isinstance(store, SQLiteStore)
+        expiry = await store._run(
+            lambda: store.db.execute("SELECT expires_at FROM documents").fetchone()
+        )
+        assert expiry[0] is not None
+
+
+async def test_concurrent_changes_of_a_document_all_count(store: Store) -> None:
+    await asyncio.gather(
+        *(store.change_document(TENANT, "note", "k", lambda body: (body or "") + "x")
+          for _ in range(20))
+    )  # fmt: skip
+    assert await store.get_document(TENANT, "note", "k") == "x" * 20
+
+
 # Writers in several processes
 
 
@@ -211,7 +244,8 @@ async def opened(kind: str, where: str) -> AsyncIterator[Store]:
 def write_from_a_process(
     kind: str, where: str, writer: int, start: multiprocessing.synchronize.Barrier
 ) -> None:
-    """One process: a check-in and a profile change, CALLS_EACH times, once all have started."""
+    """One process: a check-in, a profile change and a document change, CALLS_EACH times,
+    once all have started."""
     start.wait(timeout=60)
     asyncio.run(_write(kind, where, writer))
 
@@ -225,6 +259,7 @@ async def _write(kind: str, where: str, writer: int) -> None:
         for call in range(CALLS_EACH):
             await store.change_prospect(TENANT, REP, KEY, one_more_call(f"w{writer}-{call}", call))
             await store.change_rep(TENANT, REP, longer_pitch)
+            await store.change_document(TENANT, "note", "k", lambda body: f"{body or ''}{writer}")
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -263,8 +298,10 @@ async def test_check_ins_from_concurrent_processes_all_count(shared_store: tuple
         stored = await store.get_prospect(TENANT, REP, KEY)
         log: list[CheckIn] = await store.prospect_log(TENANT, REP, KEY, limit=1000)
         rep = await store.get_rep(TENANT, REP)
+        document = await store.get_document(TENANT, "note", "k")
     total = PROCESSES * CALLS_EACH
     assert stored is not None and stored.attempts == total
     assert len(log) == total
     every_change = "".join(str(writer) * CALLS_EACH for writer in range(PROCESSES))
     assert rep is not None and sorted(rep.pitch) == sorted(every_change)
+    assert document is not None and sorted(document) == sorted(every_change)
