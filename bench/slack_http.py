@@ -8,7 +8,7 @@ Starts these subprocesses, all on 127.0.0.1:
   - the service's web tier, `voicemail-coach serve --no-worker`, on Redis under a key prefix of
     its own (deleted at the end), its Slack Web API pointed at the fake: it verifies each
     request, puts its job on the Redis stream and acks;
-  - --workers `voicemail-coach worker` processes, which take the jobs, ask the conversation and
+  - --workers `voicemail-coach worker` processes, which take the jobs, ask the coach and
     post the answers to the response_url (as a deployment runs them, apart from the web tier);
   - the floor: a slack_bolt AsyncApp with the same signing secret and one `/voicemail` listener
     that only acks, behind the same bolt aiohttp adapter (to_bolt_request, async_dispatch,

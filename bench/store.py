@@ -5,7 +5,7 @@
 Loads the same data into a temporary SQLite file and into Redis under a prefix of its own
 (deleted at the end): `--reps` reps in teams of ten, `--prospects` prospects each, and a
 few check-ins per prospect made with bot.checkins.apply_check_in. Then times, one request
-at a time, through bot.conversation.Conversation as a chat request meets it:
+at a time, through bot.coach.Coach as a chat request meets it:
   - a decision: profile and prospect, team, policy.decide, and the write that remembers it
     (change_prospect: atomic, and on Redis conditional on the prospect read);
   - a check-in: profile and prospect, team, apply_check_in, and its atomic write;
@@ -42,8 +42,8 @@ from zoneinfo import ZoneInfo
 
 from bench._redis import delete_prefix
 from bot.checkins import apply_check_in
+from bot.coach import Coach
 from bot.commands import Facts, ProspectRef
-from bot.conversation import Conversation
 from bot.records import (
     Advice,
     CheckIn,
@@ -248,17 +248,15 @@ async def load(
 
 
 async def decision_request(store: Store, rep_id: str, key: str, now: datetime) -> None:
-    """`/voicemail <name> @ <company>`, through the conversation a chat request meets."""
-    reply = await Conversation(store, clock=lambda: now).ask(_actor(rep_id), _who(key), Facts())
+    """`/voicemail <name> @ <company>`, through the coach a chat request meets."""
+    reply = await Coach(store, clock=lambda: now).ask(_actor(rep_id), _who(key), Facts())
     assert reply.tone is Tone.DECISION
 
 
 async def check_in_request(store: Store, rep_id: str, key: str, now: datetime) -> None:
     """`/voicemail log <name> @ <company> no-answer`, likewise."""
-    conversation = Conversation(store, clock=lambda: now)
-    reply = await conversation.log_outcome(
-        _actor(rep_id), _who(key), Outcome.NO_ANSWER, "", uuid4().hex
-    )
+    coach = Coach(store, clock=lambda: now)
+    reply = await coach.log_outcome(_actor(rep_id), _who(key), Outcome.NO_ANSWER, "", uuid4().hex)
     assert reply.tone is Tone.DONE
 
 

@@ -1,7 +1,7 @@
 """Work done after a chat platform has been answered, on taskiq.
 
 A channel acknowledges a request within the platform's deadline and leaves the rest (asking
-the conversation, posting the reply) as a job. With Redis the jobs ride taskiq-redis's stream
+the coach, posting the reply) as a job. With Redis the jobs ride taskiq-redis's stream
 broker: a job is in Redis before the platform gets its acknowledgement, any replica's worker
 (or a `voicemail-coach worker` process) takes it, and one that a dead worker held is claimed
 again by another. Without Redis, taskiq's in-memory broker runs each job at once in the same

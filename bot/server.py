@@ -20,8 +20,8 @@ from importlib.metadata import entry_points
 
 from aiohttp import web
 
+from bot.coach import Coach
 from bot.config import Config
-from bot.conversation import Conversation
 from bot.jobs import Jobs
 from bot.logs import AccessLogger
 from bot.store import Store, connect_store
@@ -58,7 +58,7 @@ class ListenError(Exception):
 class Services:
     config: Config
     store: Store
-    conversation: Conversation
+    coach: Coach
     jobs: Jobs
     tier: Tier = Tier.ALL
 
@@ -84,7 +84,7 @@ async def create_app(
     services = Services(
         config=config,
         store=store,
-        conversation=Conversation(store),
+        coach=Coach(store),
         jobs=Jobs.open(config),
         tier=tier,
     )

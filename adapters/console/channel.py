@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from adapters.console.render import render
+from bot.coach import Coach
 from bot.commands import Export, GrammarError, parse
-from bot.conversation import Conversation
 from bot.store import Store
 from bot.types import Actor, Button, ButtonPress, Platform, Reply, Request, Role, Tone
 
@@ -47,13 +47,13 @@ def strip_prefix(line: str) -> str:
     return text.strip()
 
 
-async def say(conversation: Conversation, line: str, actor: Actor | None = None) -> str:
-    return render(await say_reply(conversation, line, actor))
+async def say(coach: Coach, line: str, actor: Actor | None = None) -> str:
+    return render(await say_reply(coach, line, actor))
 
 
-async def say_reply(conversation: Conversation, line: str, actor: Actor | None = None) -> Reply:
+async def say_reply(coach: Coach, line: str, actor: Actor | None = None) -> Reply:
     request = Request(actor=actor or console_actor(), text=strip_prefix(line))
-    return await conversation.handle(request)
+    return await coach.handle(request)
 
 
 def asks_for_export(line: str) -> bool:
@@ -71,7 +71,7 @@ async def export_json(store: Store, actor: Actor | None = None) -> str:
 
 
 async def interact(
-    conversation: Conversation,
+    coach: Coach,
     read: Callable[[str], str],
     write: Callable[[str], None],
     actor: Actor | None = None,
@@ -91,9 +91,9 @@ async def interact(
         if not line:
             continue
         if not is_number(line):
-            reply = await conversation.handle(Request(actor=actor, text=strip_prefix(line)))
+            reply = await coach.handle(Request(actor=actor, text=strip_prefix(line)))
         elif 1 <= button_number(line) <= len(buttons):
-            reply = await conversation.handle(press(actor, buttons[button_number(line) - 1]))
+            reply = await coach.handle(press(actor, buttons[button_number(line) - 1]))
         else:
             write(render(no_such_button(_cut(line), len(buttons), subject)))
             continue  # the buttons shown before stay pressable

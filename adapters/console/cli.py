@@ -11,8 +11,8 @@ from typing import Any
 
 from adapters.console.channel import asks_for_export, export_json, interact, say_reply
 from adapters.console.render import render
+from bot.coach import Coach
 from bot.config import Config
-from bot.conversation import Conversation
 from bot.store import open_store
 from bot.types import Tone
 
@@ -42,7 +42,7 @@ async def run_say(line: str) -> int:
         if asks_for_export(line):
             print(await export_json(store))
             return 0
-        reply = await say_reply(Conversation(store), line)
+        reply = await say_reply(Coach(store), line)
     finally:
         await store.close()
     if reply.tone is Tone.ERROR:
@@ -73,7 +73,7 @@ def _interrupt(_signal: int, _frame: FrameType | None) -> None:
 async def run_console() -> int:
     store = await open_store(Config.from_env())
     try:
-        await interact(Conversation(store), read=input, write=print)
+        await interact(Coach(store), read=input, write=print)
     finally:
         await store.close()
     return 0

@@ -3,7 +3,7 @@
 `mount` is the `voicemail_coach.channels` entry point. The environment picks the mode: Socket
 Mode (SLACK_APP_TOKEN), OAuth for many workspaces (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET),
 or one workspace (SLACK_BOT_TOKEN). Every listener queues a job and acks (within Slack's 3
-seconds); a worker then asks the conversation and answers through the request's response_url.
+seconds); a worker then asks the coach and answers through the request's response_url.
 """
 
 from __future__ import annotations
@@ -189,13 +189,13 @@ def tenant_of(context: Any) -> str:
 
 class SlackChannel:
     """The listeners run in the web tier: within Slack's 3 seconds they queue a job and ack.
-    `run_job` runs in a worker: it asks the conversation and answers. Bolt passes listener
+    `run_job` runs in a worker: it asks the coach and answers. Bolt passes listener
     arguments by name: ack, command, action, context, ..."""
 
     def __init__(
         self, services: Services, profiles: ProfileCache, urls: ResponseUrls, clients: BotClients
     ) -> None:
-        self.conversation = services.conversation
+        self.coach = services.coach
         self.profiles = profiles
         self.urls = urls
         self.clients = clients
@@ -242,7 +242,7 @@ class SlackChannel:
     ) -> None:
         """Errors go back into the modal at once; a decision goes to the channel, privately."""
         form = form_values((view.get("state") or {}).get("values") or {})
-        problem = self.conversation.check_form(form)  # pure: no Slack call before the ack
+        problem = self.coach.check_form(form)  # pure: no Slack call before the ack
         if problem is not None:
             await ack(response_action="errors", errors=slack_errors(problem.field_errors))
             return
@@ -309,18 +309,18 @@ class SlackChannel:
             return
         client = await self.clients.client_for(job)
         if job.kind is Kind.HOME:
-            await publish_home(self.conversation, self.profiles, client, job.tenant, job.user_id)
+            await publish_home(self.coach, self.profiles, client, job.tenant, job.user_id)
         elif job.kind is Kind.FORM:
             await self._post_form_decision(client, job)
         else:
             await self._answer(client, job)
 
     async def _answer(self, client: Any, job: SlackJob) -> None:
-        """Ask the conversation and answer through response_url, or apologise there."""
+        """Ask the coach and answer through response_url, or apologise there."""
         respond = self.urls.respond_for(job.response_url, fallback=_no_response_url)
         try:
             actor = await self.profiles.actor(client, job.tenant, job.user_id)
-            reply = await self.conversation.handle(_request(job, actor))
+            reply = await self.coach.handle(_request(job, actor))
             if job.kind is Kind.CHECK_IN:
                 await _send(respond, reply, replace_original=True)
             else:
@@ -332,7 +332,7 @@ class SlackChannel:
     async def _post_form_decision(self, client: Any, job: SlackJob) -> None:
         try:
             actor = await self.profiles.actor(client, job.tenant, job.user_id)
-            reply = await self.conversation.handle(_request(job, actor))
+            reply = await self.coach.handle(_request(job, actor))
             await _post_privately(client, job, render_text(reply), render_blocks(reply))
         except Exception as error:
             _log_failure("form_failed", job, error)

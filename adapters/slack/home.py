@@ -1,4 +1,4 @@
-"""The App Home tab: the rep's day (Conversation.home) published with views.publish."""
+"""The App Home tab: the rep's day (Coach.home) published with views.publish."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters.slack.actors import ProfileCache
 from adapters.slack.blocks import Block, render_blocks
-from bot.conversation import Conversation
+from bot.coach import Coach
 
 log = logging.getLogger("voicemail_coach.slack")
 
@@ -15,19 +15,19 @@ HOME_TAB = "home"
 
 
 async def home_view(
-    conversation: Conversation, profiles: ProfileCache, client: Any, tenant: str, user_id: str
+    coach: Coach, profiles: ProfileCache, client: Any, tenant: str, user_id: str
 ) -> dict[str, Any]:
     actor = await profiles.actor(client, tenant, user_id)
-    blocks: list[Block] = render_blocks(await conversation.home(actor))
+    blocks: list[Block] = render_blocks(await coach.home(actor))
     return {"type": "home", "blocks": blocks}
 
 
 async def publish_home(
-    conversation: Conversation, profiles: ProfileCache, client: Any, tenant: str, user_id: str
+    coach: Coach, profiles: ProfileCache, client: Any, tenant: str, user_id: str
 ) -> bool:
     """Publish the rep's Home tab; on failure log ids and the error type only, and say False."""
     try:
-        view = await home_view(conversation, profiles, client, tenant, user_id)
+        view = await home_view(coach, profiles, client, tenant, user_id)
         await client.views_publish(user_id=user_id, view=view)
     except Exception as error:
         log.warning(

@@ -2,7 +2,7 @@
 
 The fields come from bot.forms.DECISION_FORM_FIELDS; nothing here knows what they mean. Each
 field is one input block whose block_id is `block_id(key)` and whose action_id is the key, so
-the conversation's field_errors map straight onto Slack's `response_action: errors`.
+the coach's field_errors map straight onto Slack's `response_action: errors`.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def form_values(state_values: Mapping[str, Any]) -> dict[str, str]:
 
 
 def slack_errors(field_errors: Mapping[str, str]) -> dict[str, str]:
-    """The conversation's field errors keyed by this modal's block ids, within Slack's limits."""
+    """The coach's field errors keyed by this modal's block ids, within Slack's limits."""
     known = {field.key for field in DECISION_FORM_FIELDS}
     first = DECISION_FORM_FIELDS[0].key
     errors: dict[str, str] = {}

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bot.coach import Coach
 from bot.commands import (
     USAGE,
     AskDecision,
@@ -29,7 +30,6 @@ from bot.commands import (
     ShowTeam,
     parse,
 )
-from bot.conversation import Conversation
 from bot.records import Outcome
 from bot.store import SQLiteStore
 from bot.types import Actor, Platform, Request, Role, Tone
@@ -565,7 +565,7 @@ async def _talk(path: Path, text: str) -> tuple[dict[str, int], Tone, list[objec
     store = await SQLiteStore.open(path)
     try:
         before = _rows(path)
-        reply = await Conversation(store).handle(Request(REP, text=text))
+        reply = await Coach(store).handle(Request(REP, text=text))
         prospects = (await store.export_rep(REP.tenant, REP.user_id))["prospects"]
     finally:
         await store.close()

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.conversation import Conversation
+from bot.coach import Coach
 from bot.forms import DECISION_FORM_FIELDS, FieldKind, FormErrors, parse_decision_form
 from bot.records import prospect_key
 from bot.store import Store
@@ -23,12 +23,12 @@ VALID = {"name": "Jane Doe", "company": "Acme"}
 
 
 @pytest.fixture
-def conversation(store: Store) -> Conversation:
-    return Conversation(store, clock=lambda: MONDAY)
+def coach(store: Store) -> Coach:
+    return Coach(store, clock=lambda: MONDAY)
 
 
-async def submit(conversation: Conversation, form: dict[str, str], actor: Actor = BY_FORM) -> Reply:
-    return await conversation.handle(Request(actor, form=form, idempotency_key="view-1"))
+async def submit(coach: Coach, form: dict[str, str], actor: Actor = BY_FORM) -> Reply:
+    return await coach.handle(Request(actor, form=form, idempotency_key="view-1"))
 
 
 def test_the_fields_are_the_documented_keys_with_labels_and_hints() -> None:
@@ -68,10 +68,10 @@ def test_the_fields_are_the_documented_keys_with_labels_and_hints() -> None:
     ],
 )
 async def test_a_valid_form_decides_and_remembers_exactly_as_the_text_does(
-    conversation: Conversation, store: Store, text: str, form: dict[str, str]
+    coach: Coach, store: Store, text: str, form: dict[str, str]
 ) -> None:
-    by_text = await conversation.handle(Request(BY_TEXT, text=text))
-    by_form = await submit(conversation, {**VALID, **form})
+    by_text = await coach.handle(Request(BY_TEXT, text=text))
+    by_form = await submit(coach, {**VALID, **form})
     assert by_text.tone is Tone.DECISION
     assert by_form == by_text
     assert by_form.field_errors == {}
@@ -84,10 +84,10 @@ async def test_a_valid_form_decides_and_remembers_exactly_as_the_text_does(
     assert replace(rep_form, tenant="T1") == rep_text
 
 
-async def test_a_referral_by_form_is_told_to_leave_a_voicemail(conversation: Conversation) -> None:
+async def test_a_referral_by_form_is_told_to_leave_a_voicemail(coach: Coach) -> None:
     for line in ("me company Northwind", "me phone +1 555 010 0100"):
-        await conversation.handle(Request(BY_FORM, text=line))
-    reply = await submit(conversation, {**VALID, "referred_by": "Tom"})
+        await coach.handle(Request(BY_FORM, text=line))
+    reply = await submit(coach, {**VALID, "referred_by": "Tom"})
     assert reply.heading.startswith("Leave a voicemail")
     assert reply.script is not None and "Tom" in reply.script.text
 
@@ -112,38 +112,36 @@ async def test_a_referral_by_form_is_told_to_leave_a_voicemail(conversation: Con
     ],
 )
 async def test_each_invalid_field_is_named_with_what_it_accepts_and_nothing_is_stored(
-    conversation: Conversation, store: Store, field: str, value: str, accepted: str
+    coach: Coach, store: Store, field: str, value: str, accepted: str
 ) -> None:
-    reply = await submit(conversation, {**VALID, field: value})
+    reply = await submit(coach, {**VALID, field: value})
     assert reply.tone is Tone.ERROR
     assert set(reply.field_errors) == {field}
     assert accepted in reply.field_errors[field]
     assert reply.field_errors[field] in reply.paragraphs
-    assert conversation.check_form({**VALID, field: value}) == reply
+    assert coach.check_form({**VALID, field: value}) == reply
     await nothing_stored(store)
 
 
-async def test_referred_by_with_another_relationship_is_refused(
-    conversation: Conversation, store: Store
-) -> None:
-    reply = await submit(conversation, {**VALID, "relationship": "known", "referred_by": "Tom"})
+async def test_referred_by_with_another_relationship_is_refused(coach: Coach, store: Store) -> None:
+    reply = await submit(coach, {**VALID, "relationship": "known", "referred_by": "Tom"})
     assert set(reply.field_errors) == {"referred_by"}
     assert "referred" in reply.field_errors["referred_by"]
     await nothing_stored(store)
 
 
-async def test_every_bad_field_is_named_at_once(conversation: Conversation, store: Store) -> None:
-    reply = await submit(conversation, {"name": "", "company": "", "timezone": "nowhere"})
+async def test_every_bad_field_is_named_at_once(coach: Coach, store: Store) -> None:
+    reply = await submit(coach, {"name": "", "company": "", "timezone": "nowhere"})
     assert set(reply.field_errors) == {"name", "company", "timezone"}
     await nothing_stored(store)
 
 
 async def test_unknown_keys_are_ignored_and_check_form_passes_a_valid_form(
-    conversation: Conversation,
+    coach: Coach,
 ) -> None:
     form = {**VALID, "platform_extra": "x"}
-    assert conversation.check_form(form) is None
-    assert (await submit(conversation, form)).tone is Tone.DECISION
+    assert coach.check_form(form) is None
+    assert (await submit(coach, form)).tone is Tone.DECISION
 
 
 def test_an_overlong_field_is_not_quoted_back_whole() -> None:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.conversation import Conversation
+from bot.coach import Coach
 from bot.records import ProspectRecord, prospect_key
 from bot.store import Store
 from bot.types import Actor, ButtonPress, Platform, Reply, Request, Role
@@ -34,15 +34,15 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def conversation(store: Store, clock: Clock) -> Conversation:
-    return Conversation(store, clock=clock)
+def coach(store: Store, clock: Clock) -> Coach:
+    return Coach(store, clock=clock)
 
 
-async def ask_and_press(conversation: Conversation, actor: Actor, text: str, label: str) -> None:
-    decision = await conversation.handle(Request(actor, text=text))
+async def ask_and_press(coach: Coach, actor: Actor, text: str, label: str) -> None:
+    decision = await coach.handle(Request(actor, text=text))
     button = next(b for b in decision.buttons if b.label == label)
     press = ButtonPress(button.action_id, button.value)
-    await conversation.handle(Request(actor, button=press, idempotency_key=f"{text}{label}"))
+    await coach.handle(Request(actor, button=press, idempotency_key=f"{text}{label}"))
 
 
 def paused(name: str, company: str, on: date) -> ProspectRecord:
@@ -54,20 +54,20 @@ def fact(reply: Reply, label: str) -> str:
 
 
 async def test_home_shows_the_queue_who_comes_back_this_week_and_the_numbers(
-    conversation: Conversation, store: Store, clock: Clock
+    coach: Coach, store: Store, clock: Clock
 ) -> None:
     clock.now = FRIDAY_BEFORE  # last week: not in this week's numbers
-    await ask_and_press(conversation, SAM, "Bob Roe @ Initech known", "Left it")
+    await ask_and_press(coach, SAM, "Bob Roe @ Initech known", "Left it")
     clock.now = MONDAY
-    await ask_and_press(conversation, SAM, "Jane Doe @ Acme known tz America/New_York", "Skipped")
-    await ask_and_press(conversation, ALEX, "Kim Poe @ Umbrella", "Left it")  # not Sam's
+    await ask_and_press(coach, SAM, "Jane Doe @ Acme known tz America/New_York", "Skipped")
+    await ask_and_press(coach, ALEX, "Kim Poe @ Umbrella", "Left it")  # not Sam's
     today = TUESDAY.date()
     await store.save_prospect(paused("Pat Roe", "Globex", today + timedelta(days=3)))
     await store.save_prospect(paused("Lee Moe", "Hooli", today + timedelta(days=30)))
     await store.save_prospect(paused("Ann Coe", "Stark", today - timedelta(days=1)))
     clock.now = TUESDAY
 
-    home = await conversation.home(SAM)
+    home = await coach.home(SAM)
 
     assert home.heading == "Your day"
     queue, coming_back, numbers = home.paragraphs
@@ -81,8 +81,8 @@ async def test_home_shows_the_queue_who_comes_back_this_week_and_the_numbers(
     assert fact(home, "Advice followed") == "1 of 1 (100%)"
 
 
-async def test_an_empty_home_says_so(conversation: Conversation) -> None:
-    home = await conversation.home(SAM)
+async def test_an_empty_home_says_so(coach: Coach) -> None:
+    home = await coach.home(SAM)
     assert home.heading == "Your day"
     assert "nothing due" in home.paragraphs[0]
     assert "none" in home.paragraphs[1]
@@ -90,15 +90,13 @@ async def test_an_empty_home_says_so(conversation: Conversation) -> None:
     assert fact(home, "Advice followed") == "no advice checked in yet"
 
 
-async def test_the_week_starts_on_monday_in_the_reps_zone(
-    conversation: Conversation, clock: Clock
-) -> None:
+async def test_the_week_starts_on_monday_in_the_reps_zone(coach: Coach, clock: Clock) -> None:
     # 23:30 on Sunday in New York is already Monday in UTC: still last week for Sam.
     clock.now = datetime(2026, 11, 22, 23, 30, tzinfo=NEW_YORK)
-    await ask_and_press(conversation, SAM, "Jane Doe @ Acme", "Left it")
+    await ask_and_press(coach, SAM, "Jane Doe @ Acme", "Left it")
     clock.now = MONDAY
-    home = await conversation.home(SAM)
+    home = await coach.home(SAM)
     assert fact(home, "Dials") == "0"
     clock.now = MONDAY + timedelta(days=7)
-    await ask_and_press(conversation, SAM, "Jane Doe @ Acme", "Left it")
-    assert fact(await conversation.home(SAM), "Voicemails").startswith("1")
+    await ask_and_press(coach, SAM, "Jane Doe @ Acme", "Left it")
+    assert fact(await coach.home(SAM), "Voicemails").startswith("1")

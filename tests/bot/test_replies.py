@@ -53,7 +53,7 @@ def decision_for(record: ProspectRecord, rep: RepProfile = SAM, now: datetime = 
 
 
 def ask(record: ProspectRecord, rep: RepProfile = SAM, now: datetime = MONDAY) -> Reply:
-    """The reply to a rep asking about `record`, as the conversation builds it."""
+    """The reply to a rep asking about `record`, as the coach builds it."""
     decision = decision_for(record, rep, now)
     gaps = replies.script_gaps(rep)
     return replies.decision_reply(record, decision, NEW_YORK, missing_profile=gaps)

@@ -14,7 +14,7 @@ import pytest
 
 from adapters.console.channel import interact, say, strip_prefix
 from adapters.console.render import render
-from bot.conversation import Conversation
+from bot.coach import Coach
 from bot.records import Outcome, prospect_key
 from bot.store import SQLiteStore
 from bot.types import Actor, Button, Fact, Platform, Reply, ScriptBlock, Tone
@@ -26,9 +26,9 @@ JANE_KEY = prospect_key("Jane Doe", "Acme")
 
 
 @pytest.fixture
-def conversation(sqlite_store: SQLiteStore) -> Conversation:
-    """The conversation on a fresh SQLite store (tests/conftest.py), at a fixed moment."""
-    return Conversation(sqlite_store, clock=lambda: MONDAY)
+def coach(sqlite_store: SQLiteStore) -> Coach:
+    """The coach on a fresh SQLite store (tests/conftest.py), at a fixed moment."""
+    return Coach(sqlite_store, clock=lambda: MONDAY)
 
 
 def scripted(lines: list[str]) -> tuple[Callable[[str], str], list[str]]:
@@ -49,11 +49,11 @@ def scripted(lines: list[str]) -> tuple[Callable[[str], str], list[str]]:
 
 
 async def test_a_decision_renders_heading_script_facts_sources_and_the_check_in_hint(
-    conversation: Conversation,
+    coach: Coach,
 ) -> None:
-    await say(conversation, "/voicemail me company Northwind", ME)
-    await say(conversation, "/voicemail me phone +1 555 010 0100", ME)
-    text = await say(conversation, "/voicemail Jane Doe @ Acme referred by Tom Ruiz", ME)
+    await say(coach, "/voicemail me company Northwind", ME)
+    await say(coach, "/voicemail me phone +1 555 010 0100", ME)
+    text = await say(coach, "/voicemail Jane Doe @ Acme referred by Tom Ruiz", ME)
     lines = text.splitlines()
     assert lines[0] == "» Leave a voicemail · Jane Doe @ Acme"
     script_at = lines.index(next(line for line in lines if line.strip().startswith("Script (")))
@@ -118,14 +118,14 @@ def test_the_command_prefix_is_optional(line: str, text: str) -> None:
 
 
 async def test_typing_a_number_presses_that_button_and_logs_a_check_in(
-    conversation: Conversation, sqlite_store: SQLiteStore
+    coach: Coach, sqlite_store: SQLiteStore
 ) -> None:
     read, prompts = scripted(
         ["/voicemail me phone +1 555 010 0100", "", "/voicemail Jane Doe @ Acme referred by Tom",
          "1", "quit", "/voicemail Never @ Read"]
     )  # fmt: skip
     written: list[str] = []
-    await interact(conversation, read, written.append, ME)
+    await interact(coach, read, written.append, ME)
 
     assert written[0].startswith("Voicemail Coach.")
     decision = written[2]
@@ -141,11 +141,11 @@ async def test_typing_a_number_presses_that_button_and_logs_a_check_in(
 
 
 async def test_a_number_pressed_again_after_a_check_in_gets_a_hint_not_a_prospect(
-    conversation: Conversation, sqlite_store: SQLiteStore
+    coach: Coach, sqlite_store: SQLiteStore
 ) -> None:
     read, _ = scripted(["Jane Doe @ Acme", "2", "2"])
     written: list[str] = []
-    await interact(conversation, read, written.append, ME)
+    await interact(coach, read, written.append, ME)
     assert written[1].startswith("» Dial 0, then hang up · Jane Doe @ Acme")
     assert written[2].startswith("✓ Logged: hung up without a message · Jane Doe @ Acme")
     hint = written[3]
@@ -159,11 +159,11 @@ async def test_a_number_pressed_again_after_a_check_in_gets_a_hint_not_a_prospec
 
 
 async def test_a_number_beyond_the_buttons_says_which_numbers_press_and_keeps_them(
-    conversation: Conversation, sqlite_store: SQLiteStore
+    coach: Coach, sqlite_store: SQLiteStore
 ) -> None:
     read, _ = scripted(["Jane Doe @ Acme", "9", "0", "9" * 5000, "3"])
     written: list[str] = []
-    await interact(conversation, read, written.append, ME)
+    await interact(coach, read, written.append, ME)
     assert written[2].splitlines() == [
         "✗ There is no button 9",
         "",
@@ -178,11 +178,11 @@ async def test_a_number_beyond_the_buttons_says_which_numbers_press_and_keeps_th
 
 
 async def test_a_number_with_no_decision_before_it_gets_a_hint_and_stores_nothing(
-    conversation: Conversation, sqlite_store: SQLiteStore
+    coach: Coach, sqlite_store: SQLiteStore
 ) -> None:
     read, _ = scripted(["1"])
     written: list[str] = []
-    await interact(conversation, read, written.append, ME)
+    await interact(coach, read, written.append, ME)
     assert written[-1].startswith("✗ No button to press with 1")
     assert await sqlite_store.export_rep("console", "sam") == {
         "profile": None, "prospects": [], "check_ins": [],
@@ -190,18 +190,18 @@ async def test_a_number_with_no_decision_before_it_gets_a_hint_and_stores_nothin
 
 
 @pytest.mark.parametrize("word", ["quit", "exit", "QUIT"])
-async def test_quit_ends_the_prompt(conversation: Conversation, word: str) -> None:
+async def test_quit_ends_the_prompt(coach: Coach, word: str) -> None:
     read, prompts = scripted([word, "help"])
     written: list[str] = []
-    await interact(conversation, read, written.append, ME)
+    await interact(coach, read, written.append, ME)
     assert len(prompts) == 1
     assert len(written) == 1
 
 
-async def test_end_of_input_ends_the_prompt(conversation: Conversation) -> None:
+async def test_end_of_input_ends_the_prompt(coach: Coach) -> None:
     read, prompts = scripted(["/voicemail help"])
     written: list[str] = []
-    await interact(conversation, read, written.append, ME)
+    await interact(coach, read, written.append, ME)
     assert len(prompts) == 2
     assert written[1].startswith("Voicemail Coach: what you can ask")
 

@@ -160,7 +160,7 @@ async def test_slash_command_and_check_in_on_redis(redis_bot: Bot) -> None:
 
 
 async def test_a_failure_after_the_ack_leaves_the_rep_an_apology(bot: Bot) -> None:
-    await bot.services.store.close()  # the store is gone: the conversation cannot answer
+    await bot.services.store.close()  # the store is gone: the coach cannot answer
     message = await ask(bot)
     assert message["response_type"] == "ephemeral"
     assert message["text"].startswith("Sorry, something went wrong on my side")

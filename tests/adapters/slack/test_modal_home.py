@@ -94,7 +94,7 @@ async def open_home(bot: Bot, tab: str = "home") -> Any:
 
 
 def fix_clock(bot: Bot, now: datetime) -> None:
-    bot.services.conversation.clock = lambda: now
+    bot.services.coach.clock = lambda: now
 
 
 # --- the modal ------------------------------------------------------------------------------

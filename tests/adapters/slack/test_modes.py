@@ -15,8 +15,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.slack.app import mount
+from bot.coach import Coach
 from bot.config import Config
-from bot.conversation import Conversation
 from bot.jobs import Jobs
 from bot.server import ChannelStatus, Services, create_app
 from bot.store import SQLiteStore
@@ -39,7 +39,7 @@ async def _mounted(tmp_path: Path) -> tuple[ChannelStatus, set[str], web.Applica
     config = Config(db_path=str(tmp_path / "modes.db"))
     app = web.Application()
     try:
-        status = mount(app, Services(config, store, Conversation(store), Jobs.open(config)))
+        status = mount(app, Services(config, store, Coach(store), Jobs.open(config)))
     finally:
         await store.close()
     routes = {route.resource.canonical for route in app.router.routes() if route.resource}

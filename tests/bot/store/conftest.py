@@ -108,7 +108,7 @@ def checked_in(
     key: str = "",
     team: str = TEAM,
 ) -> tuple[ProspectRecord, CheckIn]:
-    """The prospect after this call and the log entry, as the conversation would make them."""
+    """The prospect after this call and the log entry, as the coach would make them."""
     rep = rep_profile(record.rep_id, tenant=record.tenant, team=team)
     return apply_check_in(
         record, outcome, at, rep=rep, team=TeamConfig(record.tenant, team), key=key

@@ -1,4 +1,4 @@
-"""The conversation: a neutral Request in, a neutral Reply out, the store and the policy between."""
+"""The coach: a neutral Request in, a neutral Reply out, the store and the policy between."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ from bot.types import Actor, Reply, Request
 from policy import Decision, InvalidInput, decide
 from policy.inputs import parse_phone, parse_timezone
 
-log = logging.getLogger("voicemail_coach.conversation")
+log = logging.getLogger("voicemail_coach.coach")
 
 Clock = Callable[[], datetime]
 DIGEST_DAYS = 7
@@ -60,7 +60,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Conversation:
+class Coach:
     def __init__(self, store: Store, clock: Clock = utc_now) -> None:
         self.store = store
         self.clock = clock

@@ -1,4 +1,4 @@
-"""The conversation end to end: Requests in, Replies out, a real store between."""
+"""The coach end to end: Requests in, Replies out, a real store between."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.coach import Coach
 from bot.commands import USAGE
-from bot.conversation import Conversation
 from bot.records import DEFAULT_TEAM, Outcome, ProspectRecord, prospect_key
 from bot.replies import queue_reply
 from bot.store import Store
@@ -46,11 +46,11 @@ class Clock:
 class Bot:
     store: Store
     clock: Clock
-    conversation: Conversation
+    coach: Coach
     keys: int = 0
 
     async def say(self, actor: Actor, text: str, key: str | None = None) -> Reply:
-        return await self.conversation.handle(Request(actor, text=text, idempotency_key=key))
+        return await self.coach.handle(Request(actor, text=text, idempotency_key=key))
 
     async def press(self, actor: Actor, decision: Reply, label: str) -> Reply:
         """Press a button of a decision reply as a chat platform would: a new event id each time."""
@@ -61,7 +61,7 @@ class Bot:
             button=ButtonPress(button.action_id, button.value),
             idempotency_key=f"e{self.keys}",
         )
-        return await self.conversation.handle(request)
+        return await self.coach.handle(request)
 
     async def log(self, actor: Actor = SAM, key: str = JANE_KEY) -> list[Outcome]:
         """The prospect's logged outcomes, oldest first."""
@@ -82,9 +82,9 @@ class Bot:
 
 @pytest.fixture
 async def bot(store: Store) -> Bot:
-    """The conversation on each store in turn (tests/conftest.py), with a clock the test moves."""
+    """The coach on each store in turn (tests/conftest.py), with a clock the test moves."""
     clock = Clock(MONDAY)
-    bot = Bot(store, clock, Conversation(store, clock=clock))
+    bot = Bot(store, clock, Coach(store, clock=clock))
     for line in (f"me phone {PHONE}", "me company Northwind"):
         assert (await bot.say(SAM, line)).tone is Tone.DONE
     return bot
@@ -542,7 +542,7 @@ async def test_help_lists_every_command_with_an_example(bot: Bot) -> None:
 
 async def test_an_unknown_button_is_refused(bot: Bot) -> None:
     request = Request(SAM, button=ButtonPress("delete-everything", "x"))
-    reply = await bot.conversation.handle(request)
+    reply = await bot.coach.handle(request)
     assert reply.heading == "Unknown button"
     assert reply.tone is Tone.ERROR
 
