@@ -195,7 +195,7 @@ def fake_slack_app(state: FakeSlack) -> web.Application:
 
 
 def serve_fake_slack(port: int) -> None:
-    from adapters.slack.app import APOLOGY
+    from bot.adapters import APOLOGY
 
     web.run_app(fake_slack_app(FakeSlack(APOLOGY)), host=HOST, port=port, print=None)
 

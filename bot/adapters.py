@@ -100,27 +100,29 @@ def installed_adapters() -> list[Adapter]:
 
 
 def apology() -> Reply:
-    return Reply(heading=APOLOGY, tone=Tone.ERROR)
+    heading, rest = APOLOGY.split(" and ", 1)
+    return Reply(heading=heading, paragraphs=(rest[0].upper() + rest[1:],), tone=Tone.ERROR)
 
 
 async def answer(
     adapter: Adapter, coach: Coach, request: Request, address: Address, how: Delivery
-) -> bool:
+) -> Reply | None:
     """Ask the coach and deliver its reply, or apologise: the one failure path every adapter
-    shares. Never raises; True if the reply (not an apology) was delivered."""
+    shares. Never raises; the reply delivered, or None if an apology went instead."""
     try:
         reply = await coach.handle(request)
     except Exception as error:
         _log_failure("coach_failed", adapter, address, error)
         await apologise(adapter, address)
-        return False
-    return await deliver_or_apologise(adapter, reply, address, how)
+        return None
+    return reply if await deliver_or_apologise(adapter, reply, address, how) else None
 
 
 async def deliver_or_apologise(
     adapter: Adapter, reply: Reply, address: Address, how: Delivery
 ) -> bool:
-    """Deliver `reply`; if the platform refuses it, try an apology instead. Never raises."""
+    """Deliver `reply`; if the platform refuses it, try an apology instead. Never raises;
+    True if `reply` was delivered."""
     try:
         await adapter.deliver(reply, address, how)
     except Exception as error:

@@ -9,12 +9,13 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from importlib.metadata import entry_points, version
+from importlib.metadata import version
 from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.table import Table
 
+from bot.adapters import installed_adapters
 from bot.config import Config, ConfigError
 from bot.store import StoreUnavailable
 from policy import PLAYBOOKS, InvalidInput, decide
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
-# Channels add their own subcommands (console, serve's routes ...): bot/ never imports adapters/.
-COMMAND_PLUGINS = "voicemail_coach.commands"
 DISTRIBUTION = "voicemail-coach"
 
 
@@ -123,8 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     run_worker.add_argument("--port", type=int, help="port (PORT, else 3000)")
     run_worker.set_defaults(run=_worker)
 
-    for plugin in entry_points(group=COMMAND_PLUGINS):
-        plugin.load()(commands)
+    for adapter in installed_adapters():
+        adapter.add_commands(commands)
     return parser
 
 

@@ -1,8 +1,8 @@
-"""The one web server: health and readiness here, chat channels mounted by their adapters.
+"""The one web server: health and readiness here, each chat platform mounted by its adapter.
 
 One process can be the whole service (`serve`), only its web tier (`serve --no-worker`: it
 answers the platforms and queues their jobs), or only a worker (`worker`: it takes the jobs).
-Every tier mounts every channel: a channel registers its jobs in all of them and its routes
+Every tier mounts every adapter: an adapter registers its jobs in all of them and its routes
 only where the web is served.
 """
 
@@ -13,13 +13,13 @@ import contextlib
 import errno
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from enum import Enum
-from importlib.metadata import entry_points
 
 from aiohttp import web
 
+from bot.adapters import Adapter, AdapterStatus, installed_adapters
 from bot.coach import Coach
 from bot.config import Config
 from bot.jobs import Jobs
@@ -27,9 +27,6 @@ from bot.logs import AccessLogger
 from bot.store import Store, connect_store
 
 log = logging.getLogger("voicemail_coach.server")
-
-# Each channel adapter registers a `mount(app, services) -> ChannelStatus` under this group.
-CHANNEL_PLUGINS = "voicemail_coach.channels"
 
 
 class Tier(Enum):
@@ -61,16 +58,9 @@ class Services:
     coach: Coach
     jobs: Jobs
     tier: Tier = Tier.ALL
+    adapters: Mapping[str, Adapter] = field(default_factory=dict)  # by name
 
 
-@dataclass(frozen=True, slots=True)
-class ChannelStatus:
-    name: str
-    enabled: bool
-    why: str
-
-
-Mount = Callable[[web.Application, Services], ChannelStatus]
 SERVICES = web.AppKey("services", Services)
 
 
@@ -87,6 +77,7 @@ async def create_app(
         coach=Coach(store),
         jobs=Jobs.open(config),
         tier=tier,
+        adapters={adapter.name: adapter for adapter in installed_adapters()},
     )
     app = web.Application()
     app[SERVICES] = services
@@ -95,9 +86,9 @@ async def create_app(
     # Before the channels mount: cleanup contexts unwind in reverse, so the worker drains its
     # jobs after the channels stop taking requests and before their HTTP sessions close.
     app.cleanup_ctx.append(_run_jobs)
-    for status in mount_channels(app, services):
+    for status in mount_adapters(app, services):
         log.info(
-            "channel", extra={"channel": status.name, "enabled": status.enabled, "why": status.why}
+            "adapter", extra={"adapter": status.name, "enabled": status.enabled, "why": status.why}
         )
     app.on_startup.append(_freeze_startup_objects)
     app.on_cleanup.append(_close_store)
@@ -128,9 +119,8 @@ async def _run_jobs(app: web.Application) -> AsyncIterator[None]:
     await services.jobs.close()
 
 
-def mount_channels(app: web.Application, services: Services) -> list[ChannelStatus]:
-    mounts: list[Mount] = [plugin.load() for plugin in entry_points(group=CHANNEL_PLUGINS)]
-    return [mount(app, services) for mount in mounts]
+def mount_adapters(app: web.Application, services: Services) -> list[AdapterStatus]:
+    return [adapter.mount(app, services) for adapter in services.adapters.values()]
 
 
 async def healthz(_: web.Request) -> web.Response:

@@ -1,4 +1,4 @@
-"""The terminal channel: an interactive prompt, and one-shot lines for scripts."""
+"""The terminal: an interactive prompt, and one-shot lines for scripts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from adapters.console.adapter import ADAPTER, ConsoleAdapter, terminal_text
 from adapters.console.render import render
+from bot.adapters import Address, Delivery, answer
 from bot.coach import Coach
 from bot.commands import Export, GrammarError, parse
 from bot.store import Store
@@ -52,8 +54,17 @@ async def say(coach: Coach, line: str, actor: Actor | None = None) -> str:
 
 
 async def say_reply(coach: Coach, line: str, actor: Actor | None = None) -> Reply:
-    request = Request(actor=actor or console_actor(), text=strip_prefix(line))
-    return await coach.handle(request)
+    """The reply to one line; an apology if the coach failed (logged, never a traceback)."""
+    actor = actor or console_actor()
+    said: list[Reply] = []
+    adapter = ConsoleAdapter(lambda reply, _how: said.append(reply))
+    request = Request(actor=actor, text=strip_prefix(line))
+    await answer(adapter, coach, request, _address(actor), Delivery.ANSWER)
+    return said[-1]
+
+
+def _address(actor: Actor) -> Address:
+    return Address(ADAPTER, actor.tenant, actor.user_id)
 
 
 def asks_for_export(line: str) -> bool:
@@ -78,6 +89,7 @@ async def interact(
 ) -> None:
     """A prompt loop: /voicemail lines in, replies out; a number presses a check-in button."""
     actor = actor or console_actor()
+    adapter = ConsoleAdapter(lambda reply, how: write(terminal_text(reply, how)))
     buttons: tuple[Button, ...] = ()  # those of the last reply, which a number presses
     subject: str | None = None  # the prospect of the last decision
     write("Voicemail Coach. Type `/voicemail help`, or `quit`.")
@@ -91,14 +103,15 @@ async def interact(
         if not line:
             continue
         if not is_number(line):
-            reply = await coach.handle(Request(actor=actor, text=strip_prefix(line)))
+            request = Request(actor=actor, text=strip_prefix(line))
         elif 1 <= button_number(line) <= len(buttons):
-            reply = await coach.handle(press(actor, buttons[button_number(line) - 1]))
+            request = press(actor, buttons[button_number(line) - 1])
         else:
             write(render(no_such_button(_cut(line), len(buttons), subject)))
             continue  # the buttons shown before stay pressable
-        buttons, subject = reply.buttons, reply.subject or subject
-        write(render(reply, numbered_buttons=True))
+        reply = await answer(adapter, coach, request, _address(actor), Delivery.ANSWER)
+        if reply is not None:
+            buttons, subject = reply.buttons, reply.subject or subject
 
 
 MAX_BUTTON_DIGITS = 4

@@ -1,6 +1,6 @@
 """The Slack channel: slack-bolt's AsyncApp behind POST /slack/events on our server.
 
-`mount` is the `voicemail_coach.channels` entry point. The environment picks the mode: Socket
+SlackAdapter is the `voicemail_coach.adapters` entry point. The environment picks the mode: Socket
 Mode (SLACK_APP_TOKEN), OAuth for many workspaces (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET),
 or one workspace (SLACK_BOT_TOKEN). Every listener queues a job and acks (within Slack's 3
 seconds); a worker then asks the coach and answers through the request's response_url.
@@ -8,6 +8,7 @@ seconds); a worker then asks the coach and answers through the request's respons
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import re
@@ -25,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import modes
 from adapters.slack.actors import ProfileCache
 from adapters.slack.blocks import neutral_action_id, render_blocks, render_text
+from adapters.slack.cli import register as register_manifest_command
 from adapters.slack.config import OAUTH, SOCKET_MODE, SlackConfig
 from adapters.slack.home import HOME_TAB, publish_home
 from adapters.slack.ingress import Refused, log_refusal, verified_bolt_request
@@ -40,57 +42,86 @@ from adapters.slack.modal import (
 from adapters.slack.responses import Respond, ResponseUrls
 from adapters.slack.sdk_logs import quiet_logger
 from bot import replies
-from bot.server import ChannelStatus, Services
+from bot.adapters import APOLOGY, AdapterStatus, Address, Delivery, answer
+from bot.server import Services
 from bot.types import Actor, ButtonPress, Reply, Request
 
 log = logging.getLogger("voicemail_coach.slack")
 
-CHANNEL = "slack"
+ADAPTER = "slack"
 JOB_NAME = "slack.answer"
 EVENTS_PATH = "/slack/events"
 COMMAND = "/voicemail"
 CHECK_IN_ACTION = re.compile(rf"^{re.escape(replies.CHECK_IN)}(:\d+)?$")
 API_TIMEOUT_SECONDS = 10
 RESPOND_TIMEOUT_SECONDS = 10.0
-APOLOGY = "Sorry, something went wrong on my side and nothing was saved. Please try again."
 BOLT_APP = web.AppKey("slack_bolt_app", object)
 
 
-def mount(app: web.Application, services: Services) -> ChannelStatus:
-    """Mount the channel in the mode the environment configures (SlackConfig.mode):
-    Socket Mode (SLACK_APP_TOKEN + SLACK_BOT_TOKEN; no route), OAuth (SLACK_SIGNING_SECRET +
-    SLACK_CLIENT_ID + SLACK_CLIENT_SECRET; /slack/events, /slack/install and
-    /slack/oauth_redirect) or one workspace (SLACK_SIGNING_SECRET + SLACK_BOT_TOKEN)."""
-    config = SlackConfig.from_env()
-    notes = _unsupported(config)
-    if config.mode is None:
-        return ChannelStatus(
-            CHANNEL,
-            False,
-            f"{', '.join(config.missing)} not set (or SLACK_SIGNING_SECRET, SLACK_CLIENT_ID, "
-            f"SLACK_CLIENT_SECRET for OAuth; SLACK_APP_TOKEN, SLACK_BOT_TOKEN for Socket Mode)"
-            f"{notes}",
-        )
-    urls = ResponseUrls()
-    app.on_cleanup.append(urls.close)
-    bolt = build_bolt_app(config, services, urls=urls)
-    app[BOLT_APP] = bolt
-    if not services.tier.serves_chat:
-        return ChannelStatus(CHANNEL, True, f"answering queued Slack jobs ({config.mode}){notes}")
-    if config.mode == SOCKET_MODE:
-        token = config.app_token or ""
-        app.cleanup_ctx.append(modes.socket_mode_context(bolt, token, bolt.logger))
-        return ChannelStatus(CHANNEL, True, f"one workspace over Socket Mode (no route){notes}")
-    app.router.add_post(EVENTS_PATH, events_handler(bolt, config.signing_secret or ""))
-    if config.mode == OAUTH:
-        modes.add_oauth_routes(app, bolt)
-        return ChannelStatus(
-            CHANNEL,
-            True,
-            f"any workspace over HTTP at POST {EVENTS_PATH}, installed with OAuth at "
-            f"GET {modes.INSTALL_PATH}{notes}",
-        )
-    return ChannelStatus(CHANNEL, True, f"one workspace over HTTP at POST {EVENTS_PATH}{notes}")
+class SlackAdapter:
+    """The Slack adapter (bot/adapters.py's contract): mounted on the server, it answers the
+    slash command, buttons, the modal and App Home, and delivers replies to Slack."""
+
+    name = ADAPTER
+
+    def __init__(self) -> None:
+        self._delivery: SlackDelivery | None = None
+
+    def add_commands(self, commands: argparse._SubParsersAction[Any]) -> None:
+        register_manifest_command(commands)
+
+    def mount(self, app: web.Application, services: Services) -> AdapterStatus:
+        """Mount in the mode the environment configures (SlackConfig.mode): Socket Mode
+        (SLACK_APP_TOKEN + SLACK_BOT_TOKEN; no route), OAuth (SLACK_SIGNING_SECRET +
+        SLACK_CLIENT_ID + SLACK_CLIENT_SECRET; /slack/events, /slack/install and
+        /slack/oauth_redirect) or one workspace (SLACK_SIGNING_SECRET + SLACK_BOT_TOKEN)."""
+        config = SlackConfig.from_env()
+        notes = _unsupported(config)
+        if config.mode is None:
+            return AdapterStatus(
+                ADAPTER,
+                False,
+                f"{', '.join(config.missing)} not set (or SLACK_SIGNING_SECRET, SLACK_CLIENT_ID, "
+                f"SLACK_CLIENT_SECRET for OAuth; SLACK_APP_TOKEN, SLACK_BOT_TOKEN for Socket "
+                f"Mode){notes}",
+            )
+        urls = ResponseUrls()
+        app.on_cleanup.append(urls.close)
+        bolt = build_bolt_app(config, services, urls=urls, adapter=self)
+        app[BOLT_APP] = bolt
+        if not services.tier.serves_chat:
+            return AdapterStatus(
+                ADAPTER, True, f"answering queued Slack jobs ({config.mode}){notes}"
+            )
+        if config.mode == SOCKET_MODE:
+            token = config.app_token or ""
+            app.cleanup_ctx.append(modes.socket_mode_context(bolt, token, bolt.logger))
+            return AdapterStatus(ADAPTER, True, f"one workspace over Socket Mode (no route){notes}")
+        app.router.add_post(EVENTS_PATH, events_handler(bolt, config.signing_secret or ""))
+        if config.mode == OAUTH:
+            modes.add_oauth_routes(app, bolt)
+            return AdapterStatus(
+                ADAPTER,
+                True,
+                f"any workspace over HTTP at POST {EVENTS_PATH}, installed with OAuth at "
+                f"GET {modes.INSTALL_PATH}{notes}",
+            )
+        return AdapterStatus(ADAPTER, True, f"one workspace over HTTP at POST {EVENTS_PATH}{notes}")
+
+    def attach(self, delivery: SlackDelivery) -> None:
+        self._delivery = delivery
+
+    def render(self, reply: Reply) -> dict[str, Any]:
+        return {"text": render_text(reply), "blocks": render_blocks(reply)}
+
+    async def deliver(self, reply: Reply, address: Address, how: Delivery) -> None:
+        if self._delivery is None:
+            raise RuntimeError("the Slack adapter is not mounted")
+        await self._delivery.send(reply, address, how)
+
+    async def direct_chat(self, tenant: str, user_id: str) -> Address | None:
+        """Slack opens a rep's direct message by user id: the tenant and the id are enough."""
+        return Address(ADAPTER, tenant, user_id)
 
 
 def _unsupported(config: SlackConfig) -> str:
@@ -130,6 +161,7 @@ def build_bolt_app(
     services: Services,
     profiles: ProfileCache | None = None,
     urls: ResponseUrls | None = None,
+    adapter: SlackAdapter | None = None,
 ) -> Any:
     oauth = config.mode == OAUTH
     bolt_log = quiet_logger("voicemail_coach.slack.bolt")
@@ -159,13 +191,16 @@ def build_bolt_app(
         bolt.enable_token_revocation_listeners()
     installations = bolt.installation_store if oauth else None
     clients = BotClients(client, installations, config.api_url)
-    channel = SlackChannel(services, profiles or ProfileCache(), urls or ResponseUrls(), clients)
-    bolt.command(COMMAND)(channel.on_command)
-    bolt.action(CHECK_IN_ACTION)(channel.on_check_in)
-    bolt.view(CALLBACK_ID)(channel.on_decision_submitted)
-    bolt.event("app_home_opened")(channel.on_home_opened)
-    bolt.event("app_uninstalled")(channel.on_uninstalled)
-    bolt.event("tokens_revoked")(channel.on_uninstalled)
+    urls = urls or ResponseUrls()
+    adapter = adapter or SlackAdapter()
+    adapter.attach(SlackDelivery(urls, clients))
+    listeners = SlackListeners(services, profiles or ProfileCache(), urls, clients, adapter)
+    bolt.command(COMMAND)(listeners.on_command)
+    bolt.action(CHECK_IN_ACTION)(listeners.on_check_in)
+    bolt.view(CALLBACK_ID)(listeners.on_decision_submitted)
+    bolt.event("app_home_opened")(listeners.on_home_opened)
+    bolt.event("app_uninstalled")(listeners.on_uninstalled)
+    bolt.event("tokens_revoked")(listeners.on_uninstalled)
     return bolt
 
 
@@ -187,18 +222,24 @@ def tenant_of(context: Any) -> str:
     return installation_tenant(context.enterprise_id, context.team_id)
 
 
-class SlackChannel:
+class SlackListeners:
     """The listeners run in the web tier: within Slack's 3 seconds they queue a job and ack.
     `run_job` runs in a worker: it asks the coach and answers. Bolt passes listener
     arguments by name: ack, command, action, context, ..."""
 
     def __init__(
-        self, services: Services, profiles: ProfileCache, urls: ResponseUrls, clients: BotClients
+        self,
+        services: Services,
+        profiles: ProfileCache,
+        urls: ResponseUrls,
+        clients: BotClients,
+        adapter: SlackAdapter,
     ) -> None:
         self.coach = services.coach
         self.profiles = profiles
         self.urls = urls
         self.clients = clients
+        self.adapter = adapter
         self.enqueue = services.jobs.register(JOB_NAME, self.run_job)
 
     async def on_command(
@@ -317,17 +358,10 @@ class SlackChannel:
 
     async def _answer(self, client: Any, job: SlackJob) -> None:
         """Ask the coach and answer through response_url, or apologise there."""
-        respond = self.urls.respond_for(job.response_url, fallback=_no_response_url)
-        try:
-            actor = await self.profiles.actor(client, job.tenant, job.user_id)
-            reply = await self.coach.handle(_request(job, actor))
-            if job.kind is Kind.CHECK_IN:
-                await _send(respond, reply, replace_original=True)
-            else:
-                await _send(respond, reply, response_type="ephemeral")
-        except Exception as error:
-            _log_failure(f"{job.kind.value}_failed", job, error)
-            await _say_sorry(respond, job)
+        address = Address(ADAPTER, job.tenant, job.user_id, job.response_url or "")
+        actor = await self.profiles.actor(client, job.tenant, job.user_id)
+        how = Delivery.REPLACE if job.kind is Kind.CHECK_IN else Delivery.ANSWER
+        await answer(self.adapter, self.coach, _request(job, actor), address, how)
 
     async def _post_form_decision(self, client: Any, job: SlackJob) -> None:
         try:
@@ -337,6 +371,32 @@ class SlackChannel:
         except Exception as error:
             _log_failure("form_failed", job, error)
             await _post_apology(client, job)
+
+
+class SlackDelivery:
+    """How the Slack adapter sends: answers through a request's response_url (ephemeral, or
+    in place of the message a button was on), direct messages through the Web API."""
+
+    def __init__(self, urls: ResponseUrls, clients: BotClients) -> None:
+        self.urls = urls
+        self.clients = clients
+
+    async def send(self, reply: Reply, address: Address, how: Delivery) -> None:
+        if how is Delivery.DIRECT:
+            await self._direct_message(reply, address)
+            return
+        respond = self.urls.respond_for(address.target, fallback=_no_response_url)
+        if how is Delivery.REPLACE:
+            await _send(respond, reply, replace_original=True)
+        else:
+            await _send(respond, reply, response_type="ephemeral")
+
+    async def _direct_message(self, reply: Reply, address: Address) -> None:
+        client = await self.clients.client_for_tenant(address.tenant)
+        opened = await client.conversations_open(users=address.user_id)
+        await client.chat_postMessage(
+            channel=opened["channel"]["id"], text=render_text(reply), blocks=render_blocks(reply)
+        )
 
 
 class BotClients:
@@ -352,18 +412,31 @@ class BotClients:
         """Never fails: without a token (not installed any more, or the store unreachable),
         answers on a response_url still go, and a profile that cannot be read falls back to
         the rep's own settings."""
+        return await self._client(job.enterprise_id, job.team_id, job.enterprise_install)
+
+    async def client_for_tenant(self, tenant: str) -> AsyncWebClient:
+        """The client for a tenant named by id alone (a proactive message): an Enterprise Grid
+        org's id starts with E, a workspace's with T."""
+        if tenant.startswith("E"):
+            return await self._client(tenant, None, True)
+        return await self._client(None, tenant, False)
+
+    async def _client(
+        self, enterprise_id: str | None, team_id: str | None, enterprise_install: bool
+    ) -> AsyncWebClient:
         if self.installations is None:
             return self.client
         token = None
         try:
             bot = await self.installations.async_find_bot(
-                enterprise_id=job.enterprise_id,
-                team_id=job.team_id,
-                is_enterprise_install=job.enterprise_install,
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                is_enterprise_install=enterprise_install,
             )
             token = bot.bot_token if bot is not None else None
         except Exception as error:
-            _log_failure("installation_lookup_failed", job, error, level=logging.WARNING)
+            tenant = installation_tenant(enterprise_id, team_id)
+            log.warning("installation_lookup_failed", extra=_ids(tenant, "", error))
         return AsyncWebClient(
             token=token,
             base_url=self.api_url,

@@ -164,4 +164,5 @@ async def test_a_failure_after_the_ack_leaves_the_rep_an_apology(bot: Bot) -> No
     message = await ask(bot)
     assert message["response_type"] == "ephemeral"
     assert message["text"].startswith("Sorry, something went wrong on my side")
-    assert "blocks" not in message or not message["blocks"]
+    assert "Nothing was saved" in str(message["blocks"])
+    assert "actions" not in [block["type"] for block in message["blocks"]]

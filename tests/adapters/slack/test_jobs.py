@@ -13,8 +13,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters.slack.app import APOLOGY, JOB_NAME
+from adapters.slack.app import JOB_NAME
 from adapters.slack.jobs import RESPONSE_URL_LIFETIME_SECONDS, Kind, SlackJob
+from bot.adapters import APOLOGY
 from bot.config import Config
 from bot.server import Tier, create_app
 from tests.adapters.slack.conftest import Bot, FakeSlack

@@ -14,11 +14,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters.slack.app import mount
+from adapters.slack.app import SlackAdapter
+from bot.adapters import AdapterStatus
 from bot.coach import Coach
 from bot.config import Config
 from bot.jobs import Jobs
-from bot.server import ChannelStatus, Services, create_app
+from bot.server import Services, create_app
 from bot.store import SQLiteStore
 from tests.adapters.slack.conftest import SECRET, TOKEN, FakeSlack
 
@@ -34,12 +35,12 @@ def _env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
         monkeypatch.setenv(name, value)
 
 
-async def _mounted(tmp_path: Path) -> tuple[ChannelStatus, set[str], web.Application]:
+async def _mounted(tmp_path: Path) -> tuple[AdapterStatus, set[str], web.Application]:
     store = await SQLiteStore.open(tmp_path / "modes.db")
     config = Config(db_path=str(tmp_path / "modes.db"))
     app = web.Application()
     try:
-        status = mount(app, Services(config, store, Coach(store), Jobs.open(config)))
+        status = SlackAdapter().mount(app, Services(config, store, Coach(store), Jobs.open(config)))
     finally:
         await store.close()
     routes = {route.resource.canonical for route in app.router.routes() if route.resource}

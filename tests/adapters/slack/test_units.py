@@ -7,7 +7,7 @@ import io
 import pytest
 from aiohttp import web
 
-from adapters.slack.app import mount
+from adapters.slack.app import SlackAdapter
 from adapters.slack.blocks import neutral_action_id, render_blocks, render_text
 from adapters.slack.cli import print_manifest, slack_manifest
 from adapters.slack.config import SlackConfig
@@ -59,7 +59,7 @@ def _mount(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> tuple[bool, 
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     app = web.Application()
-    status = mount(app, None)  # type: ignore[arg-type]  # services unused when disabled
+    status = SlackAdapter().mount(app, None)  # type: ignore[arg-type]  # unused when disabled
     routes = {route.resource.canonical for route in app.router.routes() if route.resource}
     return status.enabled, status.why, "/slack/events" in routes
 
