@@ -138,7 +138,7 @@ def _oauth_v2_access(fake: FakeSlack, args: dict[str, Any], auth: str) -> dict[s
     }
 
 
-async def _fake_app(fake: FakeSlack) -> web.Application:
+async def fake_slack_app(fake: FakeSlack) -> web.Application:
     async def api(request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args: dict[str, Any] = dict(request.query)
@@ -163,7 +163,7 @@ async def _fake_app(fake: FakeSlack) -> web.Application:
 @pytest.fixture
 async def fake_slack() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack()
-    server = TestServer(await _fake_app(fake), host="127.0.0.1")
+    server = TestServer(await fake_slack_app(fake), host="127.0.0.1")
     await server.start_server()
     fake.url = str(server.make_url("")).rstrip("/")
     try:
@@ -174,12 +174,17 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 def slack_env(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack) -> FakeSlack:
+    use_fake_slack(monkeypatch, fake_slack)
+    return fake_slack
+
+
+def use_fake_slack(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack) -> None:
+    """One workspace over HTTP, its Web API the fake."""
     for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_APP_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
     monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
-    monkeypatch.setenv("SLACK_API_URL", fake_slack.url + "/api/")
-    return fake_slack
+    monkeypatch.setenv("SLACK_API_URL", fake.url + "/api/")
 
 
 @dataclass

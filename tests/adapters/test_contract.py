@@ -1,0 +1,205 @@
+"""The adapter contract: every test here runs on each adapter through the `rep` fixture.
+
+Each adapter runs for real (Slack: our server and slack-bolt against a fake Web API on
+loopback; the terminal: its own delivery), and a rep uses it as a person would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from adapters.console.adapter import ConsoleAdapter
+from adapters.console.channel import console_actor, press
+from bot.adapters import Adapter, Address, Delivery, answer
+from bot.coach import Coach
+from bot.config import Config
+from bot.records import prospect_key
+from bot.server import create_app
+from bot.store import Store
+from bot.types import Button, Reply, Request, Tone
+from tests.adapters.slack.conftest import Bot, FakeSlack, fake_slack_app, use_fake_slack
+from tests.conftest import open_sqlite_store
+
+ASK = "Jane Doe @ Acme referred by Tom"
+JANE = prospect_key("Jane Doe", "Acme")
+
+
+class Rep(Protocol):
+    """A rep using one adapter; what they see is returned as text."""
+
+    @property
+    def adapter(self) -> Adapter: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    tenant: str
+    user_id: str
+
+    async def say(self, text: str) -> str: ...
+
+    async def press(self, label: str) -> str:
+        """Press the button labelled `label` on the last answer."""
+        ...
+
+    async def read_direct_chat(self) -> str:
+        """The last message that arrived in the rep's direct chat with the bot."""
+        ...
+
+    async def break_the_store(self) -> None: ...
+
+
+@dataclass
+class SlackRep:
+    bot: Bot
+    tenant: str = "T1"
+    user_id: str = "U1"
+    last: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def adapter(self) -> Adapter:
+        return self.bot.services.adapters["slack"]
+
+    @property
+    def store(self) -> Store:
+        return self.bot.services.store
+
+    async def say(self, text: str) -> str:
+        before = len(self.bot.slack.responses)
+        response = await self.bot.post(self.bot.command_body(text, n=before + 1))
+        assert response.status == 200
+        self.last = (await self.bot.slack.wait_for_responses(before + 1))[before]
+        return json.dumps(self.last, ensure_ascii=False)
+
+    async def press(self, label: str) -> str:
+        buttons = [
+            element
+            for block in self.last.get("blocks", [])
+            if block["type"] == "actions"
+            for element in block["elements"]
+        ]
+        button = next(b for b in buttons if b["text"]["text"] == label)
+        before = len(self.bot.slack.responses)
+        clicks = len([r for r in self.bot.slack.responses if "replace_original" in r])
+        response = await self.bot.post(self.bot.click_body(button, ts=f"9.{clicks}"))
+        assert response.status == 200
+        return json.dumps((await self.bot.slack.wait_for_responses(before + 1))[before])
+
+    async def read_direct_chat(self) -> str:
+        posted = await self.bot.slack.wait_for_calls("chat.postMessage")
+        return json.dumps(posted[-1], ensure_ascii=False)
+
+    async def break_the_store(self) -> None:
+        await self.store.close()
+
+
+@dataclass
+class TerminalRep:
+    coach: Coach
+    store: Store
+    seen: list[tuple[Reply, Delivery]] = field(default_factory=list)
+    buttons: tuple[Button, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.adapter: Adapter = ConsoleAdapter(lambda reply, how: self.seen.append((reply, how)))
+        actor = console_actor()
+        self.actor = actor
+        self.tenant, self.user_id = actor.tenant, actor.user_id
+
+    async def say(self, text: str) -> str:
+        return await self._answer(Request(actor=self.actor, text=text))
+
+    async def press(self, label: str) -> str:
+        button = next(b for b in self.buttons if b.label == label)
+        return await self._answer(press(self.actor, button))
+
+    async def _answer(self, request: Request) -> str:
+        address = Address("console", self.tenant, self.user_id)
+        reply = await answer(self.adapter, self.coach, request, address, Delivery.ANSWER)
+        if reply is not None and reply.buttons:  # a second press is of the same buttons
+            self.buttons = reply.buttons
+        return self.adapter.render(self.seen[-1][0])  # type: ignore[return-value]
+
+    async def read_direct_chat(self) -> str:
+        direct = [reply for reply, how in self.seen if how is Delivery.DIRECT]
+        assert direct, "nothing arrived in the direct chat"
+        return str(self.adapter.render(direct[-1]))
+
+    async def break_the_store(self) -> None:
+        await self.store.close()
+
+
+@pytest.fixture(params=["slack", "console"])
+async def rep(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Rep]:
+    if request.param == "slack":
+        async with slack_bot(tmp_path, monkeypatch) as bot:
+            yield SlackRep(bot)
+        return
+    async with open_sqlite_store(tmp_path / "terminal.db") as store:
+        yield TerminalRep(Coach(store), store)
+
+
+@asynccontextmanager
+async def slack_bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Bot]:
+    """Our server with the Slack adapter, against a fake Slack Web API on loopback."""
+    fake = FakeSlack()
+    slack = TestServer(await fake_slack_app(fake), host="127.0.0.1")
+    await slack.start_server()
+    fake.url = str(slack.make_url("")).rstrip("/")
+    use_fake_slack(monkeypatch, fake)
+    app = await create_app(Config(db_path=str(tmp_path / "slack.db")))
+    client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    try:
+        yield Bot(client, fake)
+    finally:
+        await client.close()
+        await slack.close()
+
+
+async def ready_for_scripts(rep: Rep) -> None:
+    for line in ("me name Sam Lee", "me company Northwind", "me phone +1 555 010 0100"):
+        assert "Saved" in await rep.say(line)
+
+
+async def test_a_command_is_answered(rep: Rep) -> None:
+    await ready_for_scripts(rep)
+    seen = await rep.say(ASK)
+    assert "Leave a voicemail" in seen
+    assert "Tom" in seen and "Northwind" in seen
+
+
+async def test_a_button_pressed_twice_logs_one_check_in(rep: Rep) -> None:
+    await ready_for_scripts(rep)
+    await rep.say(ASK)
+    first = await rep.press("Left it")
+    again = await rep.press("Left it")
+    assert "Logged" in first
+    assert "Already logged" in again
+    assert len(await rep.store.prospect_log(rep.tenant, rep.user_id, JANE)) == 1
+
+
+async def test_a_proactive_message_arrives_in_the_direct_chat(rep: Rep) -> None:
+    address = await rep.adapter.direct_chat(rep.tenant, rep.user_id)
+    assert address is not None
+    nudge = Reply(heading="Two call-backs are due today", tone=Tone.INFO)
+    await rep.adapter.deliver(nudge, address, Delivery.DIRECT)
+    assert "Two call-backs are due today" in await rep.read_direct_chat()
+
+
+async def test_a_failure_apologises(rep: Rep) -> None:
+    await rep.break_the_store()
+    seen = await rep.say(ASK)
+    assert "Sorry, something went wrong on my side" in seen
+    assert "Nothing was saved" in seen
