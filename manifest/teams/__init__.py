@@ -1,0 +1,1 @@
+"""The Teams app manifest template and the app's two icons (colour 192x192, outline 32x32)."""
