@@ -1,6 +1,6 @@
 """Work done after a chat platform has been answered, on taskiq.
 
-A channel acknowledges a request within the platform's deadline and leaves the rest (asking
+An adapter acknowledges a request within the platform's deadline and leaves the rest (asking
 the coach, posting the reply) as a job. With Redis the jobs ride taskiq-redis's stream
 broker: a job is in Redis before the platform gets its acknowledgement, any replica's worker
 (or a `voicemail-coach worker` process) takes it, and one that a dead worker held is claimed
@@ -43,7 +43,7 @@ RETRY_SECONDS = 1.0
 
 
 class Jobs:
-    """The job queue of one process: channels register handlers, the server runs them."""
+    """The job queue of one process: adapters register handlers, the server runs them."""
 
     def __init__(self, broker: AsyncBroker, *, shared: bool) -> None:
         self.broker = broker

@@ -67,7 +67,7 @@ SERVICES = web.AppKey("services", Services)
 async def create_app(
     config: Config, store: Store | None = None, tier: Tier = Tier.ALL
 ) -> web.Application:
-    """The application with every installed channel mounted; the store closes with it.
+    """The application with every installed adapter mounted; the store closes with it.
     Redis may be down: /readyz answers 503 until it answers."""
     check_tier(config, tier)
     store = store or await connect_store(config)
@@ -83,8 +83,8 @@ async def create_app(
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    # Before the channels mount: cleanup contexts unwind in reverse, so the worker drains its
-    # jobs after the channels stop taking requests and before their HTTP sessions close.
+    # Before the adapters mount: cleanup contexts unwind in reverse, so the worker drains its
+    # jobs after the adapters stop taking requests and before their HTTP sessions close.
     app.cleanup_ctx.append(_run_jobs)
     for status in mount_adapters(app, services):
         log.info(

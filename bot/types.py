@@ -85,7 +85,7 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A small document every channel renders in its own format."""
+    """A small document every adapter renders in its own format."""
 
     heading: str
     paragraphs: tuple[str, ...] = ()

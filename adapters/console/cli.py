@@ -9,8 +9,8 @@ import sys
 from types import FrameType
 from typing import Any
 
-from adapters.console.channel import asks_for_export, export_json, interact, say_reply
 from adapters.console.render import render
+from adapters.console.terminal import asks_for_export, export_json, interact, say_reply
 from bot.coach import Coach
 from bot.config import Config
 from bot.store import open_store

@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.console.adapter import ConsoleAdapter
-from adapters.console.channel import console_actor, press
+from adapters.console.terminal import console_actor, press
 from bot.adapters import Adapter, Address, Delivery, answer
 from bot.coach import Coach
 from bot.config import Config

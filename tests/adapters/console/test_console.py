@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.console.channel import interact, say, strip_prefix
 from adapters.console.render import render
+from adapters.console.terminal import interact, say, strip_prefix
 from bot.coach import Coach
 from bot.records import Outcome, prospect_key
 from bot.store import SQLiteStore
