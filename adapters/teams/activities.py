@@ -1,0 +1,134 @@
+"""What the adapter reads from an inbound activity, never trusting its shape beyond the JWT's
+reach: anything a network can send is read as absent rather than raising."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+from botbuilder.core import TurnContext
+from botbuilder.core.teams.teams_activity_extensions import teams_get_channel_data
+from botbuilder.schema import Activity
+
+from adapters.teams.references import serialized
+from bot.types import Actor, Platform, Role
+
+PERSONAL = "personal"
+MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+TAG = re.compile(r"<[^>]{0,200}>")
+COMMAND_WORD = re.compile(r"^\s*/?voicemail\b\s*", re.IGNORECASE)
+MAX_TIMEZONE = 64
+
+
+class TeamsJob(msgspec.Struct, frozen=True, kw_only=True):
+    """A message to answer, for a worker: ids, the rep's name and zone, the text, where to."""
+
+    tenant: str
+    user_id: str
+    name: str = ""
+    timezone: str | None = None
+    manager: bool = False
+    text: str = ""
+    reference: dict[str, Any]  # the chat the message came from, with its activity id
+    personal: bool = True
+    activity_id: str | None = None
+    received_at: float
+
+    def payload(self) -> dict[str, Any]:
+        answer: dict[str, Any] = msgspec.to_builtins(self)
+        return answer
+
+    @classmethod
+    def from_payload(cls, payload: object) -> TeamsJob:
+        """Raises msgspec.ValidationError for anything that is not a job of ours."""
+        return msgspec.convert(payload, cls)
+
+    def actor(self) -> Actor:
+        return Actor(
+            platform=Platform.TEAMS,
+            tenant=self.tenant,
+            user_id=self.user_id,
+            display_name=self.name,
+            timezone=self.timezone,
+            role=Role.MANAGER if self.manager else Role.REP,
+        )
+
+
+def tenant_of(activity: Activity) -> str:
+    """channelData.tenant.id: Teams sends `tenantId`, which botbuilder's conversation.tenant_id
+    never reads."""
+    try:
+        data = teams_get_channel_data(activity)
+        tenant = data.tenant.id if data is not None and data.tenant is not None else None
+    except Exception:  # channelData of a shape the schema cannot read
+        return ""
+    return tenant if isinstance(tenant, str) else ""
+
+
+def user_of(activity: Activity) -> str:
+    sender = activity.from_property
+    user = getattr(sender, "id", None)
+    return user if isinstance(user, str) else ""
+
+
+def name_of(activity: Activity) -> str:
+    name = getattr(activity.from_property, "name", None)
+    return name[:200] if isinstance(name, str) else ""
+
+
+def is_personal(activity: Activity) -> bool:
+    kind = getattr(activity.conversation, "conversation_type", None)
+    return kind in (None, PERSONAL)
+
+
+def timezone_of(activity: Activity) -> str | None:
+    """The IANA zone a Teams client reports in its clientInfo entity, if it is a real one."""
+    for entity in activity.entities or []:
+        details = _entity_fields(entity)
+        if details.get("type") != "clientInfo":
+            continue
+        zone = details.get("localTimezone") or details.get("timezone")
+        if isinstance(zone, str) and _is_zone(zone):
+            return zone
+    return None
+
+
+def _entity_fields(entity: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = dict(getattr(entity, "additional_properties", None) or {})
+    fields["type"] = getattr(entity, "type", None)
+    return fields
+
+
+def _is_zone(name: str) -> bool:
+    if not name or len(name) > MAX_TIMEZONE or name.startswith("/") or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def command_text(activity: Activity) -> str:
+    """The text after any @mention of the bot and a leading `/voicemail` or `voicemail`."""
+    text = activity.text if isinstance(activity.text, str) else ""
+    text = TAG.sub("", MENTION.sub(" ", text)).replace("&nbsp;", " ")
+    return COMMAND_WORD.sub("", text.strip(), count=1).strip()
+
+
+def job_for(activity: Activity, *, tenant: str, manager: bool) -> TeamsJob:
+    return TeamsJob(
+        tenant=tenant,
+        user_id=user_of(activity),
+        name=name_of(activity),
+        timezone=timezone_of(activity),
+        manager=manager,
+        text=command_text(activity),
+        reference=serialized(TurnContext.get_conversation_reference(activity)),
+        personal=is_personal(activity),
+        activity_id=activity.id if isinstance(activity.id, str) else None,
+        received_at=time.time(),
+    )

@@ -1,0 +1,410 @@
+"""The Microsoft Teams adapter: botbuilder's CloudAdapter behind POST /api/messages.
+
+Each request is authenticated first, with botbuilder's own JWT validation (401 for any bad or
+missing token), then its tenant (channelData.tenant.id) is checked against the allow-list
+(403), and only then is anything read or stored. A message becomes a job on the shared queue;
+a worker asks the coach and answers through the Bot Connector (continue_conversation). A
+check-in button is an Action.Execute invoke, answered inside the request with the next card.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from aiohttp import web
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse
+
+from adapters.teams.activities import (
+    TeamsJob,
+    is_personal,
+    job_for,
+    tenant_of,
+    user_of,
+)
+from adapters.teams.auth import Authenticator
+from adapters.teams.cards import (
+    ACTION_ID,
+    CONTENT_TYPE,
+    DECISION_FORM,
+    VALUE,
+    decision_form_card,
+    render_card,
+)
+from adapters.teams.config import TeamsConfig, TeamsConfigError
+from adapters.teams.references import Chats, reference_from, without_activity
+from bot.adapters import AdapterStatus, Address, Delivery, answer, apologise, apology
+from bot.types import ButtonPress, Reply, Request
+
+if TYPE_CHECKING:
+    import argparse
+
+    from bot.coach import Coach
+    from bot.server import Services
+
+log = logging.getLogger("voicemail_coach.teams")
+
+NAME = "teams"
+JOB_NAME = "teams.answer"
+MESSAGES_PATH = "/api/messages"
+CARD_ACTION = "adaptiveCard/action"
+INSTALL_ACTIONS = ("add", "add-upgrade")
+UNINSTALL_ACTIONS = ("remove", "remove-upgrade")
+NOT_IN_ROSTER = "BotNotInConversationRoster"
+MAX_BODY_BYTES = 256 * 1024
+MAX_DATA_FIELDS = 40
+MAX_DATA_TEXT = 2000
+TEAMS_ADAPTER = web.AppKey("teams_adapter", object)
+
+Card = dict[str, Any]
+
+
+class Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class TeamsDeliveryError(Exception):
+    """The Bot Connector did not take a reply (the code Teams gave, never its text)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"the Bot Connector refused the reply ({code})")
+        self.code = code
+
+
+class TeamsAdapter:
+    """Built with no arguments (the entry point); `mount` reads the environment."""
+
+    name = NAME
+
+    def __init__(self) -> None:
+        self.config = TeamsConfig()
+        self.authenticator: Authenticator | None = None
+        self.bot: CloudAdapter | None = None
+        self.chats: Chats | None = None
+        self.services: Services | None = None
+
+    def add_commands(self, commands: argparse._SubParsersAction[Any]) -> None:
+        """None of its own yet (the manifest is another command's)."""
+
+    def mount(self, app: web.Application, services: Services) -> AdapterStatus:
+        try:
+            self.config = TeamsConfig.from_env()
+        except TeamsConfigError as error:
+            return AdapterStatus(NAME, False, str(error))
+        self.services = services
+        self.chats = Chats(services.store)
+        self.authenticator = Authenticator(self.config)
+        self.bot = CloudAdapter(self.authenticator.auth)
+        self.enqueue = services.jobs.register(JOB_NAME, self.run_job)
+        app[TEAMS_ADAPTER] = self
+        if self.config.anonymous:
+            log.warning(
+                "teams_anonymous",
+                extra={
+                    "why": "TEAMS_ALLOW_ANONYMOUS=true: requests are NOT authenticated; "
+                    "for Agents Playground only, never in a deployment"
+                },
+            )
+        if not services.tier.serves_chat:
+            return AdapterStatus(NAME, True, "answering queued Teams jobs")
+        app.router.add_post(MESSAGES_PATH, self.on_request)
+        mode = (
+            "UNAUTHENTICATED (TEAMS_ALLOW_ANONYMOUS)"
+            if self.config.anonymous
+            else (self.config.app_type)
+        )
+        return AdapterStatus(
+            NAME,
+            True,
+            f"Bot Framework at POST {MESSAGES_PATH} ({mode}, {self.config.tenants_in_words()})",
+        )
+
+    def render(self, reply: Reply) -> Card:
+        return render_card(reply)
+
+    # Inbound: POST /api/messages.
+
+    async def on_request(self, request: web.Request) -> web.StreamResponse:
+        try:
+            activity, tenant = await self._admitted(request)
+        except Refused as refused:
+            log.info(
+                "teams_request_refused",
+                extra={"status": refused.status, "reason": refused.reason},
+            )
+            return web.Response(status=refused.status)
+        try:
+            return await self._dispatch(activity, tenant)
+        except Exception as error:  # the store or the queue failed: Teams retries a 5xx
+            log.error(
+                "teams_activity_failed",
+                extra={
+                    "tenant": tenant,
+                    "type": str(activity.type)[:40],
+                    "error": type(error).__name__,
+                },
+            )
+            return web.Response(status=500)
+
+    async def _admitted(self, request: web.Request) -> tuple[Activity, str]:
+        """The activity and its tenant, once the token and the tenant pass; else Refused."""
+        header = request.headers.get("Authorization")
+        if not header and not self.config.anonymous:
+            raise Refused(401, "missing_header")
+        activity = await _read_activity(request)
+        assert self.authenticator is not None
+        try:
+            await self.authenticator.authenticate(activity, header if header else None)  # type: ignore[arg-type]
+        except Exception as error:  # botbuilder raises many kinds for a bad token
+            raise Refused(401, f"unauthenticated_{type(error).__name__}") from None
+        tenant = tenant_of(activity)
+        if not self.config.allows_tenant(tenant):
+            raise Refused(403, "tenant_not_allowed")
+        return activity, tenant
+
+    async def _dispatch(self, activity: Activity, tenant: str) -> web.StreamResponse:
+        kind = activity.type
+        if kind == ActivityTypes.message:
+            await self._on_message(activity, tenant)
+        elif kind == ActivityTypes.invoke and activity.name == CARD_ACTION:
+            return web.json_response(await self._on_card_action(activity, tenant))
+        elif kind == ActivityTypes.installation_update:
+            await self._on_installation(activity, tenant, _action(activity))
+        elif kind == ActivityTypes.conversation_update:
+            await self._on_members_changed(activity, tenant)
+        return web.Response(status=200)
+
+    async def _on_message(self, activity: Activity, tenant: str) -> None:
+        if not user_of(activity):
+            return
+        stored = await self._remember(activity, tenant)
+        job = job_for(activity, tenant=tenant, manager=stored)
+        try:
+            await self.enqueue(job.payload())
+        except Exception as error:
+            _log_failure("enqueue_failed", job.tenant, job.user_id, error)
+            await apologise(self, _address(job.tenant, job.user_id, job.reference))
+
+    async def _remember(self, activity: Activity, tenant: str, *, installed: bool = False) -> bool:
+        """Store the rep's personal chat (a group chat or channel is not one); True if they
+        manage the tenant."""
+        assert self.chats is not None
+        reference = None
+        if is_personal(activity):
+            reference = without_activity(TurnContext.get_conversation_reference(activity))
+        chat = await self.chats.remember(tenant, user_of(activity), reference, installed=installed)
+        return chat.manager
+
+    async def _on_installation(self, activity: Activity, tenant: str, action: str) -> None:
+        user = user_of(activity)
+        if not user:
+            return
+        if action in INSTALL_ACTIONS:
+            await self._remember(activity, tenant, installed=True)
+            log.info("teams_installed", extra={"tenant": tenant, "user": user})
+        elif action in UNINSTALL_ACTIONS and is_personal(activity):
+            assert self.chats is not None
+            await self.chats.forget(tenant, user)
+            log.info("teams_uninstalled", extra={"tenant": tenant, "user": user})
+
+    async def _on_members_changed(self, activity: Activity, tenant: str) -> None:
+        """The bot added to a chat is an install; removed from it, an uninstall."""
+        bot_id = getattr(activity.recipient, "id", None)
+        if not bot_id:
+            return
+        if bot_id in _member_ids(activity.members_added):
+            await self._on_installation(activity, tenant, INSTALL_ACTIONS[0])
+        elif bot_id in _member_ids(activity.members_removed):
+            await self._on_installation(activity, tenant, UNINSTALL_ACTIONS[0])
+
+    async def _on_card_action(self, activity: Activity, tenant: str) -> dict[str, Any]:
+        """A button on a card, answered with the card that replaces it for the rep who clicked.
+        A check-in clicked twice (or an invoke redelivered) is deduplicated by the coach."""
+        data = action_data(activity.value)
+        if data is None or not user_of(activity):
+            return _card_response(self.render(apology()))
+        manager = await self._remember(activity, tenant)
+        actor = job_for(activity, tenant=tenant, manager=manager).actor()
+        if data.get(ACTION_ID) == DECISION_FORM:
+            form = form_of(data)
+            problem = self._coach().check_form(form)
+            if problem is not None:
+                return _card_response(decision_form_card(form, problem.field_errors))
+            request = Request(actor=actor, form=form, received_at=datetime.now(UTC))
+        else:
+            request = Request(
+                actor=actor,
+                button=ButtonPress(data.get(ACTION_ID, ""), data.get(VALUE, "")),
+                idempotency_key=activity.id if isinstance(activity.id, str) else None,
+                received_at=datetime.now(UTC),
+            )
+        try:
+            reply = await self._coach().handle(request)
+        except Exception as error:
+            _log_failure("card_action_failed", tenant, actor.user_id, error)
+            reply = apology()
+        return _card_response(self.render(reply))
+
+    def _coach(self) -> Coach:
+        assert self.services is not None
+        return self.services.coach
+
+    # The worker's half.
+
+    async def run_job(self, payload: dict[str, Any]) -> None:
+        """Never raises: a job is answered, or apologised for, once."""
+        assert self.services is not None
+        try:
+            job = TeamsJob.from_payload(payload)
+        except msgspec.ValidationError as error:  # its message may quote a value: keep the path
+            log.error(
+                "job_unreadable", extra={"field": str(error).rpartition(" - at ")[2].strip("`")}
+            )
+            return
+        request = Request(
+            actor=job.actor(),
+            text=job.text,
+            idempotency_key=job.activity_id,
+            received_at=datetime.fromtimestamp(job.received_at, UTC),
+        )
+        address = _address(job.tenant, job.user_id, job.reference)
+        if not job.text:  # a bare `voicemail`: the form, as Slack's bare command opens one
+            try:
+                await self.send_card(decision_form_card(), address)
+            except Exception as error:
+                _log_failure("form_failed", job.tenant, job.user_id, error)
+            return
+        await answer(self, self.services.coach, request, address, Delivery.ANSWER)
+
+    # Outbound.
+
+    async def deliver(self, reply: Reply, address: Address, how: Delivery) -> None:
+        """Send the reply's card to the chat the address names: an answer replies to the
+        message it answers; a direct message starts anew in the rep's personal chat."""
+        try:
+            await self.send_card(self.render(reply), address, summary=reply.heading)
+        except TeamsDeliveryError as error:
+            if error.code == NOT_IN_ROSTER:
+                log.warning(
+                    "teams_not_in_roster",
+                    extra={"tenant": address.tenant, "user": address.user_id, "how": how.value},
+                )
+            raise
+
+    async def send_card(self, card: Card, address: Address, summary: str = "") -> None:
+        """Raises TeamsDeliveryError with the Bot Connector's code if it refuses."""
+        assert self.bot is not None and self.authenticator is not None
+        reference = reference_from(json.loads(address.target))
+        message = MessageFactory.attachment(CardFactory.adaptive_card(card))
+        message.summary = summary[:200] or None
+
+        async def send(context: TurnContext) -> None:
+            # botbuilder gives the continuation a fresh id and replies to that; reply to the
+            # message the reference names instead, or, with none, start a new message.
+            context.activity.id = reference.activity_id
+            await context.send_activity(message)
+
+        # The connector asks for a token synchronously: have it cached without blocking.
+        await asyncio.to_thread(self.authenticator.credentials.prefetch_token)
+        try:
+            await self.bot.continue_conversation(reference, send, bot_app_id=self.config.app_id)
+        except Exception as error:
+            code = connector_error_code(error)
+            if code is None:
+                raise
+            raise TeamsDeliveryError(code) from None
+
+    async def direct_chat(self, tenant: str, user_id: str) -> Address | None:
+        if self.chats is None:
+            return None
+        chat = await self.chats.find(tenant, user_id)
+        if chat is None or chat.reference is None:
+            return None
+        return _address(tenant, user_id, chat.reference)
+
+
+def action_data(value: object) -> dict[str, str] | None:
+    """An Action.Execute's data (text values only, each cut to a sane length), or None."""
+    action = value.get("action") if isinstance(value, dict) else None
+    data = action.get("data") if isinstance(action, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get(ACTION_ID), str):
+        return None
+    return {
+        str(key)[:100]: text[:MAX_DATA_TEXT]
+        for key, text in list(data.items())[:MAX_DATA_FIELDS]
+        if isinstance(text, str)
+    }
+
+
+def form_of(data: Mapping[str, str]) -> dict[str, str]:
+    return {key: text for key, text in data.items() if key != ACTION_ID}
+
+
+def _card_response(card: Card) -> dict[str, Any]:
+    response = AdaptiveCardInvokeResponse(status_code=200, type=CONTENT_TYPE, value=card)
+    body: dict[str, Any] = response.serialize()
+    return body
+
+
+def connector_error_code(error: BaseException) -> str | None:
+    """The error code the Bot Connector answered with (BotNotInConversationRoster, ...)."""
+    details = getattr(error, "error", None)
+    inner = getattr(details, "error", None)
+    code = getattr(inner, "code", None)
+    if isinstance(code, str) and code:
+        return code[:80]
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    return f"HTTP {status}" if isinstance(status, int) else None
+
+
+async def _read_activity(request: web.Request) -> Activity:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise Refused(413, "too_large")
+    try:
+        raw = await request.content.read(MAX_BODY_BYTES + 1)
+    except Exception:
+        raise Refused(400, "unreadable") from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise Refused(413, "too_large")
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise Refused(400, "not_json") from None
+    if not isinstance(document, dict):
+        raise Refused(400, "not_an_object")
+    try:
+        activity = Activity().deserialize(document)
+    except Exception:  # msrest's DeserializationError, or worse, for a hostile shape
+        raise Refused(400, "not_an_activity") from None
+    if not isinstance(activity.type, str) or not activity.type:
+        raise Refused(400, "no_type")
+    return activity
+
+
+def _action(activity: Activity) -> str:
+    action = activity.action
+    return action if isinstance(action, str) else ""
+
+
+def _member_ids(members: object) -> set[str]:
+    if not isinstance(members, list):
+        return set()
+    return {member.id for member in members if isinstance(getattr(member, "id", None), str)}
+
+
+def _address(tenant: str, user_id: str, reference: dict[str, Any]) -> Address:
+    return Address(NAME, tenant, user_id, json.dumps(reference))
+
+
+def _log_failure(event: str, tenant: str, user_id: str, error: Exception) -> None:
+    log.error(event, extra={"tenant": tenant, "user": user_id, "error": type(error).__name__})
