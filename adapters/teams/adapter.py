@@ -61,6 +61,7 @@ NOT_IN_ROSTER = "BotNotInConversationRoster"
 MAX_BODY_BYTES = 256 * 1024
 MAX_DATA_FIELDS = 40
 MAX_DATA_TEXT = 2000
+SDK_LOGGERS = ("botbuilder", "botframework", "msrest", "msal", "urllib3")
 TEAMS_ADAPTER = web.AppKey("teams_adapter", object)
 
 Card = dict[str, Any]
@@ -94,13 +95,17 @@ class TeamsAdapter:
         self.services: Services | None = None
 
     def add_commands(self, commands: argparse._SubParsersAction[Any]) -> None:
-        """None of its own yet (the manifest is another command's)."""
+        """`voicemail-coach manifest teams`: the app manifest, or the package to upload."""
+        from adapters.teams.cli import register  # the CLI imports this module
+
+        register(commands)
 
     def mount(self, app: web.Application, services: Services) -> AdapterStatus:
         try:
             self.config = TeamsConfig.from_env()
         except TeamsConfigError as error:
             return AdapterStatus(NAME, False, str(error))
+        quiet_sdk_logs()
         self.services = services
         self.chats = Chats(services.store)
         self.authenticator = Authenticator(self.config)
@@ -331,6 +336,13 @@ class TeamsAdapter:
         if chat is None or chat.reference is None:
             return None
         return _address(tenant, user_id, chat.reference)
+
+
+def quiet_sdk_logs() -> None:
+    """The SDKs log requests, answers and errors from Microsoft at DEBUG and INFO (ids, and
+    text we do not control): keep their warnings only."""
+    for name in SDK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def action_data(value: object) -> dict[str, str] | None:

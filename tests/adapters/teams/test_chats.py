@@ -1,0 +1,96 @@
+"""Installing the app, uninstalling it, and messages the bot starts in a rep's personal chat."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adapters.teams.adapter import TeamsDeliveryError
+from bot.adapters import Delivery, deliver_or_apologise
+from bot.types import Reply, Tone
+from tests.adapters.slack.conftest import Logs
+from tests.adapters.teams.conftest import BOT, PERSONAL_CHAT, TENANT, USER, Teams
+from tests.adapters.teams.test_messages import card_of, texts
+
+NUDGE = Reply(heading="Two call-backs are due today", tone=Tone.INFO)
+
+
+async def install(teams: Teams) -> None:
+    response = await teams.post(teams.activity("installationUpdate", action="add"))
+    assert response.status == 200
+
+
+async def test_no_direct_chat_before_the_rep_installs_or_writes(teams: Teams) -> None:
+    assert await teams.adapter.direct_chat(TENANT, USER) is None
+
+
+async def test_after_an_install_a_proactive_message_arrives_in_the_personal_chat(
+    teams: Teams,
+) -> None:
+    await install(teams)
+    address = await teams.adapter.direct_chat(TENANT, USER)
+    assert address is not None
+
+    await teams.adapter.deliver(NUDGE, address, Delivery.DIRECT)
+    (sent,) = await teams.connector.wait_for(1)
+    assert sent["conversation"] == PERSONAL_CHAT
+    assert sent["reply_to"] is None  # a new message, not a reply to an old one
+    assert "Two call-backs are due today" in texts(card_of(sent))
+
+
+async def test_a_message_from_the_rep_also_opens_the_direct_chat(teams: Teams) -> None:
+    await teams.post(teams.message("help"))
+    await teams.connector.wait_for(1)
+    address = await teams.adapter.direct_chat(TENANT, USER)
+    assert address is not None
+    await teams.adapter.deliver(NUDGE, address, Delivery.DIRECT)
+    await teams.connector.wait_for(2)
+
+
+async def test_the_installer_manages_the_tenant_and_a_rep_who_only_writes_does_not(
+    teams: Teams,
+) -> None:
+    await teams.post(teams.message("team"))
+    (sent,) = await teams.connector.wait_for(1)
+    await install(teams)
+    await teams.post(teams.message("team"))
+    (_, after_install) = await teams.connector.wait_for(2)
+    assert texts(card_of(sent)) != texts(card_of(after_install))
+    stored = json.loads(await teams.stored_chat() or "{}")
+    assert stored["manager"] is True
+
+
+async def test_the_bot_added_to_the_personal_chat_counts_as_an_install(teams: Teams) -> None:
+    added = teams.activity("conversationUpdate", membersAdded=[{"id": BOT}])
+    assert (await teams.post(added)).status == 200
+    assert await teams.adapter.direct_chat(TENANT, USER) is not None
+
+
+async def test_an_uninstall_forgets_the_personal_chat(teams: Teams, logs: Logs) -> None:
+    await install(teams)
+    response = await teams.post(teams.activity("installationUpdate", action="remove"))
+    assert response.status == 200
+    assert await teams.adapter.direct_chat(TENANT, USER) is None
+    assert await teams.stored_chat() is None
+    events = [event["event"] for event in logs.events()]
+    assert "teams_installed" in events and "teams_uninstalled" in events
+    logs.assert_clean("Rita Rep")
+
+
+async def test_a_rep_who_removed_the_bot_is_logged_and_nothing_crashes(
+    teams: Teams, logs: Logs
+) -> None:
+    await install(teams)
+    address = await teams.adapter.direct_chat(TENANT, USER)
+    assert address is not None
+    teams.connector.refuse_with = (403, "BotNotInConversationRoster")
+
+    with pytest.raises(TeamsDeliveryError):
+        await teams.adapter.deliver(NUDGE, address, Delivery.DIRECT)
+    assert not await deliver_or_apologise(teams.adapter, NUDGE, address, Delivery.DIRECT)
+
+    roster = [e for e in logs.events() if e["event"] == "teams_not_in_roster"]
+    assert roster and roster[0]["tenant"] == TENANT and roster[0]["user"] == USER
+    assert (await teams.client.get("/healthz")).status == 200
+    logs.assert_clean("Rita Rep", "not part of the roster")
