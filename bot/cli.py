@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib.metadata import version
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -30,6 +30,21 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
 DISTRIBUTION = "voicemail-coach"
+
+
+_MANIFEST_PLATFORMS: dict[int, argparse._SubParsersAction[Any]] = {}  # by id(commands)
+
+
+def manifest_platforms(
+    commands: argparse._SubParsersAction[Any],
+) -> argparse._SubParsersAction[Any]:
+    """The `manifest <platform>` subcommands, made once however many adapters add to them."""
+    if id(commands) not in _MANIFEST_PLATFORMS:
+        manifest = commands.add_parser("manifest", help="print a chat platform's app manifest")
+        _MANIFEST_PLATFORMS[id(commands)] = manifest.add_subparsers(
+            title="platforms", metavar="PLATFORM"
+        )
+    return _MANIFEST_PLATFORMS[id(commands)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,12 @@ import msgspec
 from aiohttp import web
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    AdaptiveCardInvokeResponse,
+    ConversationParameters,
+)
 
 from adapters.teams.activities import (
     TeamsJob,
@@ -58,6 +63,11 @@ CARD_ACTION = "adaptiveCard/action"
 INSTALL_ACTIONS = ("add", "add-upgrade")
 UNINSTALL_ACTIONS = ("remove", "remove-upgrade")
 NOT_IN_ROSTER = "BotNotInConversationRoster"
+ANSWERED_PRIVATELY = "I've answered you in our personal chat."
+ADD_THE_APP = (
+    "To get my answers privately, add Voicemail Coach as a personal app: Apps, search for "
+    "Voicemail Coach, then Add."
+)
 MAX_BODY_BYTES = 256 * 1024
 MAX_DATA_FIELDS = 40
 MAX_DATA_TEXT = 2000
@@ -282,14 +292,78 @@ class TeamsAdapter:
             idempotency_key=job.activity_id,
             received_at=datetime.fromtimestamp(job.received_at, UTC),
         )
-        address = _address(job.tenant, job.user_id, job.reference)
-        if not job.text:  # a bare `voicemail`: the form, as Slack's bare command opens one
-            try:
-                await self.send_card(decision_form_card(), address)
-            except Exception as error:
-                _log_failure("form_failed", job.tenant, job.user_id, error)
-            return
-        await answer(self, self.services.coach, request, address, Delivery.ANSWER)
+        thread = _address(job.tenant, job.user_id, job.reference)
+        # Asked in a group chat or channel: the answer goes to the rep's personal chat (it
+        # may hold their prospects) and the thread gets a pointer, or, if Teams will not
+        # open that chat, the thread gets the answer and a hint how to add the app.
+        personal = thread if job.personal else await self._personal_chat(job)
+        answered_at = personal or thread
+        if await self._answer(job, request, answered_at) and answered_at is not thread:
+            await self._point(thread, ANSWERED_PRIVATELY)
+        elif personal is None:
+            await self._point(thread, ADD_THE_APP)
+
+    async def _answer(self, job: TeamsJob, request: Request, address: Address) -> bool:
+        if job.text:
+            return await answer(self, self._coach(), request, address, Delivery.ANSWER) is not None
+        try:  # a bare `voicemail`: the form, as Slack's bare command opens one
+            await self.send_card(decision_form_card(), address)
+        except Exception as error:
+            _log_failure("form_failed", job.tenant, job.user_id, error)
+            return False
+        return True
+
+    async def _personal_chat(self, job: TeamsJob) -> Address | None:
+        """The rep's personal chat: stored, or opened now (and stored); None if Teams refuses
+        (the app is not installed for them)."""
+        found = await self.direct_chat(job.tenant, job.user_id)
+        if found is not None:
+            return found
+        try:
+            reference = await self._open_personal_chat(job)
+        except Exception as error:
+            log.warning(
+                "teams_personal_chat_refused",
+                extra={"tenant": job.tenant, "user": job.user_id,
+                       "error": connector_error_code(error) or type(error).__name__},
+            )  # fmt: skip
+            return None
+        assert self.chats is not None
+        await self.chats.remember(job.tenant, job.user_id, reference)
+        return _address(job.tenant, job.user_id, reference)
+
+    async def _open_personal_chat(self, job: TeamsJob) -> dict[str, Any]:
+        assert self.bot is not None and self.authenticator is not None
+        thread = reference_from(job.reference)
+        parameters = ConversationParameters(
+            is_group=False,
+            bot=thread.bot,
+            members=[thread.user],
+            tenant_id=job.tenant,
+            channel_data={"tenant": {"id": job.tenant}},
+        )
+        opened: list[str] = []
+
+        async def note(context: TurnContext) -> None:
+            opened.append(context.activity.conversation.id)
+
+        await asyncio.to_thread(self.authenticator.credentials.prefetch_token)
+        await self.bot.create_conversation(
+            self.config.app_id, note, parameters, thread.channel_id, thread.service_url
+        )
+        reference = without_activity(thread)
+        reference["conversation"] = {
+            "id": opened[0],
+            "conversationType": "personal",
+            "tenantId": job.tenant,
+        }
+        return reference
+
+    async def _point(self, thread: Address, text: str) -> None:
+        try:
+            await self.send_card(self.render(Reply(heading=text)), thread, summary=text)
+        except Exception as error:
+            _log_failure("pointer_failed", thread.tenant, thread.user_id, error)
 
     # Outbound.
 

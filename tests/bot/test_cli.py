@@ -165,8 +165,17 @@ def test_help_names_only_what_exists(argv: list[str], capsys: pytest.CaptureFixt
     assert exit_.value.code == 0
     text = capsys.readouterr().out.lower()
     assert text.startswith("usage: voicemail-coach")
-    assert "teams" not in text  # no adapter yet
     assert "schedul" not in text  # no scheduler yet
+
+
+def test_manifest_lists_a_platform_for_each_adapter_that_has_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["manifest", "--help"])
+    text = capsys.readouterr().out
+    assert "slack     the Slack app manifest" in text
+    assert "teams     the Teams app manifest" in text
 
 
 def test_playbooks_names_the_sources_by_title_and_points_to_the_docs(
