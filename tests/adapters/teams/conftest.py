@@ -47,6 +47,8 @@ KID = "test-signing-key"
 USER = "29:1rita-rep"
 BOT = f"28:{APP_ID}"
 PERSONAL_CHAT = "a:1personal-chat-of-rita"
+CREATED_CHAT = "a:1personal-chat-opened-by-the-bot"
+TEAM_CHANNEL = "19:sales-floor@thread.tacv2;messageid=1700000000000"
 ACCESS_TOKEN = "outbound-token-from-the-fake-login"
 
 
@@ -218,6 +220,8 @@ class FakeConnector:
     url: str = ""
     sent: list[dict[str, Any]] = field(default_factory=list)
     refuse_with: tuple[int, str] | None = None  # (HTTP status, error code)
+    refuse_personal_chats: bool = False  # the app is not installed for the user
+    created: list[dict[str, Any]] = field(default_factory=list)
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -247,7 +251,15 @@ async def fake_connector() -> AsyncIterator[FakeConnector]:
                           "activity": body})  # fmt: skip
         return web.json_response({"id": f"sent-{len(fake.sent)}"})
 
+    async def conversations(request: web.Request) -> web.Response:
+        if fake.refuse_personal_chats:
+            error = {"error": {"code": "BotNotInConversationRoster", "message": "Not installed."}}
+            return web.json_response(error, status=403)
+        fake.created.append(await request.json())
+        return web.json_response({"id": CREATED_CHAT, "activityId": None})
+
     app = web.Application()
+    app.router.add_post("/v3/conversations", conversations)
     app.router.add_post("/v3/conversations/{conversation}/activities", activities)
     app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", activities)
     server = TestServer(app, host="127.0.0.1")
