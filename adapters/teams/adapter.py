@@ -217,7 +217,14 @@ class TeamsAdapter:
         reference = None
         if is_personal(activity):
             reference = without_activity(TurnContext.get_conversation_reference(activity))
-        chat = await self.chats.remember(tenant, user_of(activity), reference, installed=installed)
+        user = user_of(activity)
+        try:
+            chat = await self.chats.remember(tenant, user, reference, installed=installed)
+        except Exception as error:  # the answer can still go: the job carries the chat
+            if installed:
+                raise  # answered 500, so Teams delivers the install again
+            _log_failure("teams_chat_not_stored", tenant, user, error, logging.WARNING)
+            return False
         return chat.manager
 
     async def _on_installation(self, activity: Activity, tenant: str, action: str) -> None:
@@ -492,5 +499,8 @@ def _address(tenant: str, user_id: str, reference: dict[str, Any]) -> Address:
     return Address(NAME, tenant, user_id, json.dumps(reference))
 
 
-def _log_failure(event: str, tenant: str, user_id: str, error: Exception) -> None:
-    log.error(event, extra={"tenant": tenant, "user": user_id, "error": type(error).__name__})
+def _log_failure(
+    event: str, tenant: str, user_id: str, error: Exception, level: int = logging.ERROR
+) -> None:
+    ids = {"tenant": tenant, "user": user_id, "error": type(error).__name__}
+    log.log(level, event, extra=ids)
