@@ -35,7 +35,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from adapters.teams.adapter import MESSAGES_PATH, TEAMS_ADAPTER, TeamsAdapter
 from bot.config import Config
-from bot.server import SERVICES, Services, create_app
+from bot.server import SERVICES, Services, Tier, create_app
 from tests.adapters.slack.conftest import Logs, logs  # noqa: F401  (the fixture, re-exported)
 
 APP_ID = "00000000-aaaa-4000-8000-000000000001"
@@ -370,10 +370,12 @@ class Teams:
         return await self.services.store.get_document(tenant, "teams-ref", user)
 
 
-async def start_teams(config: Config) -> TestClient[web.Request, web.Application]:
+async def start_teams(
+    config: Config, tier: Tier = Tier.ALL
+) -> TestClient[web.Request, web.Application]:
     """The server as `serve` runs it; the Teams adapter mounted by hand until its entry point
     is installed."""
-    app = await create_app(config)
+    app = await create_app(config, tier=tier)
     if not any(
         getattr(resource, "canonical", None) == MESSAGES_PATH for resource in app.router.resources()
     ):
