@@ -72,7 +72,6 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_DATA_FIELDS = 40
 MAX_DATA_TEXT = 2000
 SDK_LOGGERS = ("botbuilder", "botframework", "msrest", "msal", "urllib3")
-TEAMS_ADAPTER = web.AppKey("teams_adapter", object)
 
 Card = dict[str, Any]
 
@@ -121,7 +120,6 @@ class TeamsAdapter:
         self.authenticator = Authenticator(self.config)
         self.bot = CloudAdapter(self.authenticator.auth)
         self.enqueue = services.jobs.register(JOB_NAME, self.run_job)
-        app[TEAMS_ADAPTER] = self
         if self.config.anonymous:
             log.warning(
                 "teams_anonymous",

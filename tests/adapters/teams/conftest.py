@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import jwt
 import pytest
@@ -33,7 +34,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
-from adapters.teams.adapter import MESSAGES_PATH, TEAMS_ADAPTER, TeamsAdapter
+from adapters.teams.adapter import MESSAGES_PATH, TeamsAdapter
+from bot.adapters import Adapter, installed_adapters
 from bot.config import Config
 from bot.server import SERVICES, Services, Tier, create_app
 from tests.adapters.slack.conftest import Logs, logs  # noqa: F401  (the fixture, re-exported)
@@ -318,9 +320,7 @@ class Teams:
 
     @property
     def adapter(self) -> TeamsAdapter:
-        app = self.client.app
-        assert app is not None
-        adapter = app[TEAMS_ADAPTER]
+        adapter = self.services.adapters["teams"]
         assert isinstance(adapter, TeamsAdapter)
         return adapter
 
@@ -373,16 +373,20 @@ class Teams:
 async def start_teams(
     config: Config, tier: Tier = Tier.ALL
 ) -> TestClient[web.Request, web.Application]:
-    """The server as `serve` runs it; the Teams adapter mounted by hand until its entry point
-    is installed."""
-    app = await create_app(config, tier=tier)
-    if not any(
-        getattr(resource, "canonical", None) == MESSAGES_PATH for resource in app.router.resources()
-    ):
-        TeamsAdapter().mount(app, app[SERVICES])
+    """The server as `serve` runs it, with the Teams adapter among the installed ones (its
+    entry point may not be in this venv's metadata yet)."""
+    with patch("bot.server.installed_adapters", adapters_with_teams):
+        app = await create_app(config, tier=tier)
     client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     return client
+
+
+def adapters_with_teams() -> list[Adapter]:
+    found = installed_adapters()
+    if not any(adapter.name == "teams" for adapter in found):
+        found.append(TeamsAdapter())
+    return found
 
 
 @pytest.fixture
