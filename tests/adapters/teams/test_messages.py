@@ -109,3 +109,38 @@ async def test_a_hostile_body_is_refused_without_a_traceback(teams: Teams, logs:
         assert response.status in (200, 400)
     assert (await teams.post({**teams.message("help"), "channelData": "x"})).status == 403
     logs.assert_clean()
+
+
+async def test_a_redelivered_click_logs_nothing_more(teams: Teams) -> None:
+    await teams.post(teams.message(ASK))
+    (sent,) = await teams.connector.wait_for(1)
+    left_it = action_titled(card_of(sent), "Left it")
+    for _ in range(2):  # Teams retries an invoke it got no answer to, with the same id
+        assert (await teams.post(teams.click(left_it, id="click-9"))).status == 200
+    key = left_it["data"]["value"].split("|", 2)[2]
+    assert len(await teams.services.store.prospect_log(TENANT, USER, key)) == 1
+
+
+async def test_the_decision_form_answers_in_place_or_shows_its_errors(teams: Teams) -> None:
+    await teams.post(teams.message("voicemail"))
+    (sent,) = await teams.connector.wait_for(1)
+    submit = action_titled(card_of(sent), "Get advice")
+
+    empty = {**submit, "data": {**submit["data"], "name": "", "company": ""}}
+    errors = await (await teams.post(teams.click(empty))).json()
+    assert "nothing was saved" in texts(errors["value"])
+    assert any(e.get("type", "").startswith("Input.") for e in errors["value"]["body"])
+
+    filled = {**submit, "data": {**submit["data"], "name": "Jane Doe", "company": "Acme"}}
+    decision = await (await teams.post(teams.click(filled))).json()
+    assert "Jane Doe @ Acme" in texts(decision["value"])  # the advice, for a cold prospect
+    assert not any(e.get("type", "").startswith("Input.") for e in decision["value"]["body"])
+
+
+async def test_the_reps_time_zone_comes_from_their_teams_client(teams: Teams) -> None:
+    message = teams.message(ASK)
+    message["entities"] = [{"type": "clientInfo", "timezone": "Europe/Berlin"}]
+    await teams.post(message)
+    await teams.connector.wait_for(1)
+    rep = await teams.services.store.get_rep(TENANT, USER)
+    assert rep is not None and rep.timezone == "Europe/Berlin"
