@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,12 @@ ADD_THE_APP = (
     "To get my answers privately, add Voicemail Coach as a personal app: Apps, search for "
     "Voicemail Coach, then Add."
 )
+# Microsoft asks bots to retry these with backoff: throttled (429), a precondition lost to a
+# concurrent change (412), and the service's own trouble (502, 503, 504).
+RETRY_STATUSES = frozenset({412, 429, 502, 503, 504})
+SEND_ATTEMPTS = 4
+RETRY_SECONDS = 1.0
+MAX_RETRY_PAUSE_SECONDS = 30.0
 MAX_BODY_BYTES = 256 * 1024
 MAX_DATA_FIELDS = 40
 MAX_DATA_TEXT = 2000
@@ -102,6 +109,7 @@ class TeamsAdapter:
         self.bot: CloudAdapter | None = None
         self.chats: Chats | None = None
         self.services: Services | None = None
+        self.retry_seconds = RETRY_SECONDS
 
     def add_commands(self, commands: argparse._SubParsersAction[Any]) -> None:
         """`voicemail-coach manifest teams`: the app manifest, or the package to upload."""
@@ -398,15 +406,29 @@ class TeamsAdapter:
             context.activity.id = reference.activity_id
             await context.send_activity(message)
 
-        # The connector asks for a token synchronously: have it cached without blocking.
-        await asyncio.to_thread(self.authenticator.credentials.prefetch_token)
-        try:
-            await self.bot.continue_conversation(reference, send, bot_app_id=self.config.app_id)
-        except Exception as error:
-            code = connector_error_code(error)
-            if code is None:
-                raise
-            raise TeamsDeliveryError(code) from None
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            # The connector asks for a token synchronously: have it cached without blocking.
+            await asyncio.to_thread(self.authenticator.credentials.prefetch_token)
+            try:
+                await self.bot.continue_conversation(reference, send, bot_app_id=self.config.app_id)
+                return
+            except Exception as error:
+                code = connector_error_code(error)
+                if code is None:
+                    raise
+                if attempt == SEND_ATTEMPTS or status_of(error) not in RETRY_STATUSES:
+                    raise TeamsDeliveryError(code) from None
+                pause = self.retry_pause(attempt, error)
+            retry = {"tenant": address.tenant, "code": code, "attempt": attempt}
+            log.warning("teams_send_retried", extra={**retry, "pause_seconds": round(pause, 2)})
+            await asyncio.sleep(pause)
+
+    def retry_pause(self, attempt: int, error: BaseException) -> float:
+        """Exponential, with jitter so that many senders do not retry in step; at least the
+        Retry-After Teams asked for (up to a limit)."""
+        pause = self.retry_seconds * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+        asked = retry_after(error)
+        return float(min(max(pause, asked or 0.0), MAX_RETRY_PAUSE_SECONDS))
 
     async def direct_chat(self, tenant: str, user_id: str) -> Address | None:
         if self.chats is None:
@@ -447,6 +469,19 @@ def _card_response(card: Card) -> dict[str, Any]:
     return body
 
 
+def status_of(error: BaseException) -> int | None:
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def retry_after(error: BaseException) -> float | None:
+    headers = getattr(getattr(error, "response", None), "headers", None)
+    value = headers.get("Retry-After") if headers is not None else None
+    if not isinstance(value, str) or not value.isdigit() or len(value) > 5:
+        return None
+    return float(value)
+
+
 def connector_error_code(error: BaseException) -> str | None:
     """The error code the Bot Connector answered with (BotNotInConversationRoster, ...)."""
     details = getattr(error, "error", None)
@@ -454,8 +489,8 @@ def connector_error_code(error: BaseException) -> str | None:
     code = getattr(inner, "code", None)
     if isinstance(code, str) and code:
         return code[:80]
-    status = getattr(getattr(error, "response", None), "status_code", None)
-    return f"HTTP {status}" if isinstance(status, int) else None
+    status = status_of(error)
+    return f"HTTP {status}" if status is not None else None
 
 
 async def _read_activity(request: web.Request) -> Activity:

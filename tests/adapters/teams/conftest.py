@@ -83,7 +83,9 @@ class ThreadedServer:
         if tls is not None:
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self.thread.start()
         scheme = "https" if tls else "http"
         self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
@@ -222,6 +224,7 @@ class FakeConnector:
     url: str = ""
     sent: list[dict[str, Any]] = field(default_factory=list)
     refuse_with: tuple[int, str] | None = None  # (HTTP status, error code)
+    answer_first: list[int] = field(default_factory=list)  # statuses before a success
     refuse_personal_chats: bool = False  # the app is not installed for the user
     created: list[dict[str, Any]] = field(default_factory=list)
 
@@ -242,6 +245,10 @@ async def fake_connector() -> AsyncIterator[FakeConnector]:
     fake = FakeConnector()
 
     async def activities(request: web.Request) -> web.Response:
+        if fake.answer_first:
+            status = fake.answer_first.pop(0)
+            error = {"error": {"code": f"Status{status}", "message": "Try again later."}}
+            return web.json_response(error, status=status, headers={"Retry-After": "0"})
         if fake.refuse_with is not None:
             status, code = fake.refuse_with
             error = {"error": {"code": code, "message": "The bot is not part of the roster."}}

@@ -94,3 +94,38 @@ async def test_a_rep_who_removed_the_bot_is_logged_and_nothing_crashes(
     assert roster and roster[0]["tenant"] == TENANT and roster[0]["user"] == USER
     assert (await teams.client.get("/healthz")).status == 200
     logs.assert_clean("Rita Rep", "not part of the roster")
+
+
+async def test_a_throttled_or_unavailable_connector_is_retried_until_it_takes_the_message(
+    teams: Teams, logs: Logs
+) -> None:
+    teams.adapter.retry_seconds = 0.01
+    teams.connector.answer_first = [429, 503]
+    await install(teams)
+    address = await teams.adapter.direct_chat(TENANT, USER)
+    assert address is not None
+    await teams.adapter.deliver(NUDGE, address, Delivery.DIRECT)
+    assert len(teams.connector.sent) == 1
+    retried = [e for e in logs.events() if e["event"] == "teams_send_retried"]
+    assert [e["attempt"] for e in retried] == [1, 2]
+
+
+async def test_a_connector_that_stays_throttled_is_given_up_on(teams: Teams) -> None:
+    teams.adapter.retry_seconds = 0.01
+    teams.connector.answer_first = [429] * 10
+    await install(teams)
+    address = await teams.adapter.direct_chat(TENANT, USER)
+    assert address is not None
+    with pytest.raises(TeamsDeliveryError):
+        await teams.adapter.deliver(NUDGE, address, Delivery.DIRECT)
+    assert len(teams.connector.answer_first) == 6  # four attempts, then no more
+
+
+async def test_a_refusal_that_a_retry_cannot_fix_is_not_retried(teams: Teams) -> None:
+    teams.connector.answer_first = [400]
+    await install(teams)
+    address = await teams.adapter.direct_chat(TENANT, USER)
+    assert address is not None
+    with pytest.raises(TeamsDeliveryError):
+        await teams.adapter.deliver(NUDGE, address, Delivery.DIRECT)
+    assert teams.connector.answer_first == []
