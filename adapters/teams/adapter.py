@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     import argparse
 
     from bot.coach import Coach
+    from bot.jobs import Enqueue
     from bot.server import Services
 
 log = logging.getLogger("voicemail_coach.teams")
@@ -109,6 +110,7 @@ class TeamsAdapter:
         self.bot: CloudAdapter | None = None
         self.chats: Chats | None = None
         self.services: Services | None = None
+        self.enqueue: Enqueue | None = None
         self.retry_seconds = RETRY_SECONDS
 
     def add_commands(self, commands: argparse._SubParsersAction[Any]) -> None:
@@ -139,11 +141,7 @@ class TeamsAdapter:
         if not services.tier.serves_chat:
             return AdapterStatus(NAME, True, "answering queued Teams jobs")
         app.router.add_post(MESSAGES_PATH, self.on_request)
-        mode = (
-            "UNAUTHENTICATED (TEAMS_ALLOW_ANONYMOUS)"
-            if self.config.anonymous
-            else (self.config.app_type)
-        )
+        mode = "UNAUTHENTICATED" if self.config.anonymous else self.config.app_type
         return AdapterStatus(
             NAME,
             True,
@@ -185,7 +183,7 @@ class TeamsAdapter:
         activity = await _read_activity(request)
         assert self.authenticator is not None
         try:
-            await self.authenticator.authenticate(activity, header if header else None)  # type: ignore[arg-type]
+            await self.authenticator.authenticate(activity, header or None)
         except Exception as error:  # botbuilder raises many kinds for a bad token
             raise Refused(401, f"unauthenticated_{type(error).__name__}") from None
         tenant = tenant_of(activity)
@@ -210,6 +208,7 @@ class TeamsAdapter:
             return
         stored = await self._remember(activity, tenant)
         job = job_for(activity, tenant=tenant, manager=stored)
+        assert self.enqueue is not None
         try:
             await self.enqueue(job.payload())
         except Exception as error:
@@ -329,20 +328,25 @@ class TeamsAdapter:
     async def _personal_chat(self, job: TeamsJob) -> Address | None:
         """The rep's personal chat: stored, or opened now (and stored); None if Teams refuses
         (the app is not installed for them)."""
-        found = await self.direct_chat(job.tenant, job.user_id)
+        try:
+            found = await self.direct_chat(job.tenant, job.user_id)
+        except Exception as error:  # the store: Teams may still open (or reopen) the chat
+            _log_failure("teams_chat_lookup_failed", job.tenant, job.user_id, error)
+            found = None
         if found is not None:
             return found
         try:
             reference = await self._open_personal_chat(job)
         except Exception as error:
-            log.warning(
-                "teams_personal_chat_refused",
-                extra={"tenant": job.tenant, "user": job.user_id,
-                       "error": connector_error_code(error) or type(error).__name__},
-            )  # fmt: skip
+            refusal = connector_error_code(error) or type(error).__name__
+            ids = {"tenant": job.tenant, "user": job.user_id}
+            log.warning("teams_personal_chat_refused", extra={**ids, "error": refusal})
             return None
         assert self.chats is not None
-        await self.chats.remember(job.tenant, job.user_id, reference)
+        try:
+            await self.chats.remember(job.tenant, job.user_id, reference)
+        except Exception as error:  # answer there all the same; the next message stores it
+            _log_failure("teams_chat_not_stored", job.tenant, job.user_id, error, logging.WARNING)
         return _address(job.tenant, job.user_id, reference)
 
     async def _open_personal_chat(self, job: TeamsJob) -> dict[str, Any]:

@@ -133,5 +133,8 @@ class Authenticator:
             bot_settings(config), credentials_factory=self.credentials
         )
 
-    async def authenticate(self, activity: Activity, header: str) -> AuthenticateRequestResult:
+    async def authenticate(
+        self, activity: Activity, header: str | None
+    ) -> AuthenticateRequestResult:
+        """None: no header (accepted only when the app has no id, i.e. anonymous mode)."""
         return await self.auth.authenticate_request(activity, header)
