@@ -10,8 +10,10 @@ GET and one token POST) for every turn.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -19,9 +21,11 @@ from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthenticati
 from botbuilder.schema import Activity
 from botframework.connector.auth import (
     AuthenticateRequestResult,
+    JwtTokenExtractor,
     MicrosoftAppCredentials,
     PasswordServiceClientCredentialFactory,
 )
+from botframework.connector.auth.jwt_token_extractor import _OpenIdMetadata
 from msal import ConfidentialClientApplication
 
 from adapters.teams.config import OAUTH_SCOPE, OAUTH_URL, TeamsConfig
@@ -124,10 +128,36 @@ def _session(ca_bundle: str | None) -> requests.Session:
     return session
 
 
+class ThreadedOpenIdMetadata(_OpenIdMetadata):  # type: ignore[misc]
+    """botbuilder's cache of the signing keys, refreshed (daily, or for an unknown key id at
+    most hourly) in a thread with a timeout: botbuilder's own refresh blocks the event loop,
+    with no timeout, for as long as the metadata endpoint takes."""
+
+    async def _refresh(self) -> None:
+        await asyncio.to_thread(self._fetch)
+
+    def _fetch(self) -> None:
+        with requests.Session() as session:
+            metadata = session.get(self.url, timeout=HTTP_TIMEOUT_SECONDS)
+            metadata.raise_for_status()
+            keys = session.get(metadata.json()["jwks_uri"], timeout=HTTP_TIMEOUT_SECONDS)
+            keys.raise_for_status()
+            found = keys.json()["keys"]
+        self.keys = found
+        self.last_updated = datetime.now()
+
+
+def use_threaded_metadata(url: str) -> None:
+    """Have botbuilder find our cache of `url`'s keys (its cache is a class-level dict)."""
+    if not isinstance(JwtTokenExtractor.metadataCache.get(url), ThreadedOpenIdMetadata):
+        JwtTokenExtractor.metadataCache[url] = ThreadedOpenIdMetadata(url)
+
+
 class Authenticator:
     """Bot Framework's JWT check of one inbound request; raises on any bad token."""
 
     def __init__(self, config: TeamsConfig) -> None:
+        use_threaded_metadata(config.openid_metadata_url)
         self.credentials = CachedCredentialFactory(config)
         self.auth = ConfigurationBotFrameworkAuthentication(
             bot_settings(config), credentials_factory=self.credentials

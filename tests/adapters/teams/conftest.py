@@ -102,6 +102,7 @@ class FakeOpenId:
 
     url: str = ""
     fetches: int = 0
+    delay_seconds: float = 0.0
 
     @property
     def metadata_url(self) -> str:
@@ -116,6 +117,7 @@ def fake_openid() -> Iterator[FakeOpenId]:
     class Handler(_Quiet):
         def do_GET(self) -> None:
             fake.fetches += 1
+            time.sleep(fake.delay_seconds)
             if self.path == "/v1/.well-known/openidconfiguration":
                 self.answer(200, {"issuer": ISSUER, "jwks_uri": f"{fake.url}/v1/keys",
                                   "id_token_signing_alg_values_supported": ["RS256"]})  # fmt: skip

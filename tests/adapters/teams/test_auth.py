@@ -3,6 +3,7 @@ nothing and send nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import jwt
@@ -92,3 +93,15 @@ async def test_the_signing_keys_are_fetched_once_not_per_request(
     for _ in range(3):
         assert (await teams.post(teams.message("help"))).status == 200
     assert fake_openid.fetches == 2  # the metadata, then its keys
+
+
+async def test_slow_signing_keys_do_not_hold_up_the_rest_of_the_server(
+    teams: Teams, fake_openid: FakeOpenId
+) -> None:
+    fake_openid.delay_seconds = 0.5  # for the metadata, and again for the keys
+    started = time.monotonic()
+    message = asyncio.create_task(teams.post(teams.message("help")))
+    await asyncio.sleep(0.1)  # the keys are being fetched now
+    assert (await teams.client.get("/healthz")).status == 200
+    assert time.monotonic() - started < 0.6
+    assert (await message).status == 200
