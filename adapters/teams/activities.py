@@ -3,6 +3,7 @@ reach: anything a network can send is read as absent rather than raising."""
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from typing import Any
@@ -17,7 +18,7 @@ from adapters.teams.references import serialized
 from bot.types import Actor, Platform, Role
 
 PERSONAL = "personal"
-MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+MENTION = re.compile(r"<at>(.{0,200}?)</at>", re.IGNORECASE | re.DOTALL)
 TAG = re.compile(r"<[^>]{0,200}>")
 COMMAND_WORD = re.compile(r"^\s*/?voicemail\b\s*", re.IGNORECASE)
 MAX_TIMEZONE = 64
@@ -113,10 +114,32 @@ def _is_zone(name: str) -> bool:
 
 
 def command_text(activity: Activity) -> str:
-    """The text after any @mention of the bot and a leading `/voicemail` or `voicemail`."""
+    """The text without the bot's @mention, with anyone else's as their name (`referred by
+    @Tom`), and without a leading `/voicemail` or `voicemail`."""
     text = activity.text if isinstance(activity.text, str) else ""
-    text = TAG.sub("", MENTION.sub(" ", text)).replace("&nbsp;", " ")
-    return COMMAND_WORD.sub("", text.strip(), count=1).strip()
+    for mention in _bot_mentions(activity):
+        text = text.replace(mention, " ")
+    text = TAG.sub("", MENTION.sub(lambda found: found.group(1), text))
+    return COMMAND_WORD.sub("", html.unescape(text).strip(), count=1).strip()
+
+
+def _bot_mentions(activity: Activity) -> list[str]:
+    """The text of each mention of the bot, as Teams put it in the message (`<at>Coach</at>`)."""
+    bot_id = getattr(activity.recipient, "id", None)
+    found = []
+    for entity in activity.entities or []:
+        details = _entity_fields(entity)
+        mentioned = details.get("mentioned")
+        text = details.get("text")
+        if (
+            details.get("type") == "mention"
+            and isinstance(mentioned, dict)
+            and mentioned.get("id") == bot_id
+            and isinstance(text, str)
+            and text
+        ):
+            found.append(text)
+    return found
 
 
 def job_for(activity: Activity, *, tenant: str, manager: bool) -> TeamsJob:

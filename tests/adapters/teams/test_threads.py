@@ -68,3 +68,15 @@ async def test_if_teams_refuses_a_personal_chat_the_thread_gets_the_answer_and_a
     assert answer["conversation"] == TEAM_CHANNEL
     assert "Leave a voicemail" in texts(card_of(answer))
     assert "personal app" in texts(card_of(hint))
+
+
+async def test_the_bots_mention_is_dropped_and_anyone_elses_kept_as_their_name(
+    teams: Teams,
+) -> None:
+    message = channel_message(teams)
+    message["text"] = "<at>Voicemail Coach</at> Jane Doe @ Acme referred by <at>Tom Jones</at>"
+    message["entities"].append({"type": "mention", "text": "<at>Tom Jones</at>",
+                                "mentioned": {"id": "29:tom", "name": "Tom Jones"}})  # fmt: skip
+    await teams.post(message)
+    answer, _ = await teams.connector.wait_for(2)
+    assert "Tom Jones" in texts(card_of(answer))
