@@ -74,6 +74,7 @@ ADD_THE_APP = (
 # concurrent change (412), and the service's own trouble (502, 503, 504).
 RETRY_STATUSES = frozenset({412, 429, 502, 503, 504})
 SEND_ATTEMPTS = 4
+SEND_TIMEOUT_SECONDS = 20.0
 RETRY_SECONDS = 1.0
 MAX_RETRY_PAUSE_SECONDS = 30.0
 MAX_BODY_BYTES = 256 * 1024
@@ -112,6 +113,7 @@ class TeamsAdapter:
         self.services: Services | None = None
         self.enqueue: Enqueue | None = None
         self.retry_seconds = RETRY_SECONDS
+        self.send_timeout_seconds = SEND_TIMEOUT_SECONDS
 
     def add_commands(self, commands: argparse._SubParsersAction[Any]) -> None:
         """`voicemail-coach manifest teams`: the app manifest, or the package to upload."""
@@ -414,7 +416,11 @@ class TeamsAdapter:
             # The connector asks for a token synchronously: have it cached without blocking.
             await asyncio.to_thread(self.authenticator.credentials.prefetch_token)
             try:
-                await self.bot.continue_conversation(reference, send, bot_app_id=self.config.app_id)
+                # msrest would wait 100 s for an answer; a reply that late is no use.
+                await asyncio.wait_for(
+                    self.bot.continue_conversation(reference, send, bot_app_id=self.config.app_id),
+                    self.send_timeout_seconds,
+                )
                 return
             except Exception as error:
                 code = connector_error_code(error)

@@ -227,6 +227,7 @@ class FakeConnector:
     sent: list[dict[str, Any]] = field(default_factory=list)
     refuse_with: tuple[int, str] | None = None  # (HTTP status, error code)
     answer_first: list[int] = field(default_factory=list)  # statuses before a success
+    delay_seconds: float = 0.0
     refuse_personal_chats: bool = False  # the app is not installed for the user
     created: list[dict[str, Any]] = field(default_factory=list)
 
@@ -247,6 +248,7 @@ async def fake_connector() -> AsyncIterator[FakeConnector]:
     fake = FakeConnector()
 
     async def activities(request: web.Request) -> web.Response:
+        await asyncio.sleep(fake.delay_seconds)
         if fake.answer_first:
             status = fake.answer_first.pop(0)
             error = {"error": {"code": f"Status{status}", "message": "Try again later."}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -129,3 +130,13 @@ async def test_a_refusal_that_a_retry_cannot_fix_is_not_retried(teams: Teams) ->
     with pytest.raises(TeamsDeliveryError):
         await teams.adapter.deliver(NUDGE, address, Delivery.DIRECT)
     assert teams.connector.answer_first == []
+
+
+async def test_a_connector_that_does_not_answer_is_given_up_on_in_time(teams: Teams) -> None:
+    teams.adapter.send_timeout_seconds = 0.2
+    teams.connector.delay_seconds = 1
+    await install(teams)
+    address = await teams.adapter.direct_chat(TENANT, USER)
+    assert address is not None
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(teams.adapter.deliver(NUDGE, address, Delivery.DIRECT), 2)
