@@ -108,6 +108,12 @@ async def test_a_hostile_body_is_refused_without_a_traceback(teams: Teams, logs:
         response = await teams.post({**teams.message("help"), name: value})
         assert response.status in (200, 400)
     assert (await teams.post({**teams.message("help"), "channelData": "x"})).status == 403
+    deep: object = "x"
+    for _ in range(900):
+        deep = {"a": deep}
+    click = teams.click({"verb": "checkin", "data": {"action_id": "checkin", "value": "1"}})
+    assert (await teams.post({**click, "value": deep})).status in (200, 400)
+    assert (await teams.post({**click, "entities": [deep]})).status in (200, 400)
     logs.assert_clean()
 
 
