@@ -133,8 +133,15 @@ class ThreadedOpenIdMetadata(_OpenIdMetadata):  # type: ignore[misc]
     most hourly) in a thread with a timeout: botbuilder's own refresh blocks the event loop,
     with no timeout, for as long as the metadata endpoint takes."""
 
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._refreshing = asyncio.Lock()
+
     async def _refresh(self) -> None:
-        await asyncio.to_thread(self._fetch)
+        known = self.last_updated
+        async with self._refreshing:  # requests arriving together share one fetch
+            if self.last_updated == known:
+                await asyncio.to_thread(self._fetch)
 
     def _fetch(self) -> None:
         with requests.Session() as session:

@@ -105,3 +105,12 @@ async def test_slow_signing_keys_do_not_hold_up_the_rest_of_the_server(
     assert (await teams.client.get("/healthz")).status == 200
     assert time.monotonic() - started < 0.6
     assert (await message).status == 200
+
+
+async def test_requests_arriving_together_share_one_fetch_of_the_keys(
+    teams: Teams, fake_openid: FakeOpenId
+) -> None:
+    fake_openid.delay_seconds = 0.1
+    answers = await asyncio.gather(*(teams.post(teams.message("help")) for _ in range(5)))
+    assert [answer.status for answer in answers] == [200] * 5
+    assert fake_openid.fetches == 2
