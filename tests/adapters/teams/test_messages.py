@@ -103,6 +103,7 @@ async def test_a_hostile_body_is_refused_without_a_traceback(teams: Teams, logs:
     for body in (b"not json", b"[1]", b"{" * 100_000, b'{"type": ""}'):
         assert (await teams.post(body)).status == 400
     assert (await teams.post(b'{"type": 5}')).status == 403  # signed, but of no tenant
+    assert (await teams.post(b" " * 300_000)).status == 413
     shapes = {"from": "x", "entities": "y", "conversation": 5, "text": {"a": 1}, "value": []}
     for name, value in shapes.items():
         response = await teams.post({**teams.message("help"), name: value})
