@@ -1,5 +1,21 @@
 """Teams settings from the environment, under Bot Framework's own names. Secrets come only
-from here; `repr` never shows one."""
+from here; `repr` never shows one.
+
+MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD   the bot's Entra app registration (required)
+MICROSOFT_APP_TYPE                         SingleTenant (default) or MultiTenant
+MICROSOFT_APP_TENANT_ID                    the app's tenant (required for SingleTenant)
+TEAMS_ALLOWED_TENANTS                      comma-separated tenant ids whose requests are served;
+                                           default: the app's tenant (SingleTenant), any
+                                           tenant (MultiTenant)
+MICROSOFT_OPENID_METADATA_URL              where the signing keys are listed (Bot Framework's)
+MICROSOFT_TOKEN_ISSUER                     the `iss` inbound tokens must have
+MICROSOFT_LOGIN_URL                        where outbound tokens come from (Entra's, for the
+                                           app's tenant or botframework.com)
+REQUESTS_CA_BUNDLE, SSL_CERT_FILE          the CAs trusted for MICROSOFT_LOGIN_URL (else the
+                                           system's)
+TEAMS_ALLOW_ANONYMOUS=true                 no authentication at all, for Agents Playground on
+                                           a laptop; credentials are then ignored
+"""
 
 from __future__ import annotations
 
