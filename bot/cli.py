@@ -117,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     run_playbooks.set_defaults(run=lambda _: show_playbooks(PipeConsole()))
 
     run_serve = commands.add_parser(
-        "serve", help="run the service: Slack (once configured) and health checks"
+        "serve", help="run the service: Slack and Teams (once configured) and health checks"
     )
     run_serve.add_argument("--host", default="0.0.0.0", help="address to listen on (0.0.0.0)")
     run_serve.add_argument("--port", type=int, help="port (PORT, else 3000)")

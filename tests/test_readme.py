@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,21 @@ def test_the_manifest_commands_print_the_slack_manifests(reader: Path) -> None:
     assert "socket_mode_enabled: true" in run(socket_line, reader)
 
 
+def test_the_teams_package_command_writes_the_package_teams_takes(reader: Path) -> None:
+    (line,) = block_with("manifest teams --app-id")
+    app_id = re.search(r"--app-id (\S+)", line)
+    zip_name = re.search(r"--zip (\S+)", line)
+    assert app_id is not None and zip_name is not None
+    run(line, reader)
+    with zipfile.ZipFile(reader / zip_name.group(1)) as package:
+        assert sorted(package.namelist()) == ["color.png", "manifest.json", "outline.png"]
+        manifest = json.loads(package.read("manifest.json"))
+    assert manifest["bots"][0]["botId"] == app_id.group(1)
+    assert {"personal", "team", "groupChat"} <= set(manifest["bots"][0]["scopes"])
+    commands = manifest["bots"][0]["commandLists"][0]["commands"]
+    assert [command["title"] for command in commands] == ["help", "queue", "log", "history"]
+
+
 def heading_anchors(path: Path) -> set[str]:
     anchors = set()
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -159,9 +175,8 @@ def test_links_stay_inside_the_repository_and_resolve(doc: Path) -> None:
             assert anchor in heading_anchors(linked), f"{doc.name}: no heading for {target}"
 
 
-def test_the_readme_promises_no_teams_scheduler_or_file_uploads() -> None:
+def test_the_readme_promises_no_scheduler_or_file_uploads() -> None:
     text = README.read_text(encoding="utf-8")
-    assert "Teams" not in text
     assert "scheduler" not in text.lower()
     assert "files:write" not in text
 
