@@ -65,37 +65,53 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import argparse
 import asyncio
 import contextlib
-import gc
-import json
 import math
 import os
 import random
 import signal
-import socket
-import statistics
-import subprocess
 import tempfile
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 from uuid import uuid4
 
 import aiohttp
-import redis.asyncio
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from bench._http import (
+    HOST,
+    Child,
+    Cpu,
+    Fired,
+    Shots,
+    acks,
+    check_redis,
+    complaints,
+    cpu_column,
+    cpu_share,
+    exit_with_parent,
+    fire,
+    free_port,
+    hammer,
+    highest_rate,
+    median_run,
+    ms,
+    percentile,
+    placement,
+    spawn,
+    stop,
+    wait_ready,
+)
 from bench._redis import delete_prefix
 
-ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench"
 COMMAND = "/voicemail"
 EVENTS_PATH = "/slack/events"
-HOST = "127.0.0.1"
 TARGET_P99_MS = 50.0
 TARGET_SHARE = 0.70  # of the floor's highest sustained rate
 ACHIEVED_SHARE = 0.95  # of the offered rate, for a step to pass
@@ -190,7 +206,7 @@ def fake_slack_app(state: FakeSlack) -> web.Application:
     app.router.add_post("/respond/{id}", respond)
     app.router.add_get("/_bench/count", count)
     app.router.add_get("/_bench/stats", stats)
-    app.on_startup.append(_exit_with_parent)
+    app.on_startup.append(exit_with_parent)
     return app
 
 
@@ -231,246 +247,8 @@ def serve_floor(port: int, api_url: str) -> None:
     app = web.Application()
     app.router.add_post(EVENTS_PATH, events)
     app.router.add_get("/healthz", healthz)
-    app.on_startup.append(_exit_with_parent)
+    app.on_startup.append(exit_with_parent)
     web.run_app(app, host=HOST, port=port, print=None)
-
-
-async def _exit_with_parent(app: web.Application) -> None:
-    """Stop (SIGTERM to ourselves) if the bench that started us goes away without saying so."""
-    parent = os.getppid()
-
-    async def watch() -> None:
-        while os.getppid() == parent:
-            await asyncio.sleep(1.0)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    task = asyncio.get_running_loop().create_task(watch())
-    app[_WATCHER] = task
-
-
-_WATCHER = web.AppKey("bench_parent_watcher", asyncio.Task[None])
-
-
-# Subprocesses
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log.read_text(errors="replace").splitlines()
-        except OSError:
-            return ""
-        return "\n".join(f"    {line}" for line in text[-lines:])
-
-
-@contextlib.contextmanager
-def pinned(cpus: set[int] | None) -> Iterator[None]:
-    """Children started inside inherit this CPU set; ours is put back afterwards."""
-    if cpus is None:
-        yield
-        return
-    mine = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, cpus)
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, mine)
-
-
-def spawn(
-    name: str, argv: list[str], env: dict[str, str], cpus: set[int] | None, logs: Path
-) -> Child:
-    log = logs / f"{name}.log"
-    with log.open("wb") as out, pinned(cpus):
-        process = subprocess.Popen(
-            argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT
-        )
-    return Child(name, process, log)
-
-
-def complaints(log: Path) -> str:
-    """Warning and error events in a JSON-lines log, counted by event and error type."""
-    counts: Counter[str] = Counter()
-    with log.open(errors="replace") as lines:
-        for line in lines:
-            if '"level":"warning"' not in line and '"level":"error"' not in line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            error = record.get("error")
-            counts[f"{record.get('event')}" + (f" ({error})" if error else "")] += 1
-    return ", ".join(f"{event} x{count}" for event, count in counts.most_common())
-
-
-def stop(child: Child) -> None:
-    if child.process.poll() is not None:
-        return
-    child.process.send_signal(signal.SIGTERM)
-    try:
-        child.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        child.process.kill()
-        child.process.wait()
-
-
-async def wait_ready(session: aiohttp.ClientSession, child: Child, url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if child.process.poll() is not None:
-            raise RuntimeError(f"{child.name} exited ({child.process.returncode}):\n{child.tail()}")
-        with contextlib.suppress(aiohttp.ClientError, OSError):
-            async with session.get(url) as response:
-                if response.status == 200:
-                    return
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"{child.name} not ready at {url} after 30 s:\n{child.tail()}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-# The load generator: bare HTTP/1.1 over asyncio
-
-
-class Connection(asyncio.Protocol):
-    """One keep-alive connection, one request at a time; answers need a Content-Length."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
-        self.waiter: asyncio.Future[int] | None = None
-        self.closed = False
-        self.reusable = True
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # asyncio sets TCP_NODELAY
-
-    def send(self, raw: bytes) -> asyncio.Future[int]:
-        assert self.transport is not None
-        self.waiter = asyncio.get_running_loop().create_future()
-        self.transport.write(raw)
-        return self.waiter
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        end = self.buffer.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        lines = bytes(self.buffer[:end]).decode("latin-1").split("\r\n")
-        length: int | None = None
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            name = name.strip().lower()
-            if name == "content-length":
-                length = int(value)
-            elif name == "connection" and value.strip().lower() == "close":
-                self.reusable = False
-        if length is None:
-            self._fail(ConnectionError("an answer without Content-Length"))
-            return
-        if len(self.buffer) < end + 4 + length:
-            return
-        del self.buffer[: end + 4 + length]
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(int(lines[0].split(" ", 2)[1]))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(exc or ConnectionError("closed by the server"))
-
-    def _fail(self, error: Exception) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(error)
-        self.close()
-
-    def close(self) -> None:
-        self.closed = True
-        if self.transport is not None:
-            self.transport.close()
-
-
-class Pool:
-    """Idle connections are reused; new ones are opened up to `limit`, then requests queue."""
-
-    def __init__(self, port: int, limit: int) -> None:
-        self.port = port
-        self.limit = limit
-        self.idle: list[Connection] = []
-        self.opened = 0
-        self.queue: deque[asyncio.Future[Connection | None]] = deque()
-
-    async def open(self) -> Connection:
-        loop = asyncio.get_running_loop()
-        _, connection = await loop.create_connection(Connection, HOST, self.port)
-        return connection
-
-    async def prime(self, count: int) -> None:
-        count = min(count, self.limit)
-        self.idle.extend(await asyncio.gather(*(self.open() for _ in range(count))))
-        self.opened += count
-
-    async def acquire(self) -> Connection:
-        while self.idle:
-            connection = self.idle.pop()
-            if not connection.closed:
-                return connection
-            self.opened -= 1
-        if self.opened >= self.limit:
-            waiter: asyncio.Future[Connection | None] = asyncio.get_running_loop().create_future()
-            self.queue.append(waiter)
-            handed = await waiter
-            if handed is not None:
-                return handed
-        else:
-            self.opened += 1
-        try:
-            return await self.open()
-        except BaseException:
-            self.opened -= 1
-            raise
-
-    def release(self, connection: Connection, reuse: bool) -> None:
-        if reuse and connection.reusable and not connection.closed:
-            while self.queue:
-                waiter = self.queue.popleft()
-                if not waiter.done():
-                    waiter.set_result(connection)
-                    return
-            self.idle.append(connection)
-            return
-        connection.close()
-        self.opened -= 1
-        while self.queue:
-            waiter = self.queue.popleft()
-            if not waiter.done():
-                self.opened += 1  # the waiter opens its own
-                waiter.set_result(None)
-                return
-
-    def close(self) -> None:
-        for connection in self.idle:
-            connection.close()
-        self.idle.clear()
-
-
-@dataclass
-class Shots:
-    """Ready-to-send requests of one run: raw HTTP bytes, each with its response_url number."""
-
-    tag: str
-    raw: list[bytes]
 
 
 class Generator:
@@ -531,105 +309,6 @@ class Generator:
                 "trigger_id": f"{number}.{team}{user:03d}.{tag}",
             }
         )
-
-
-@dataclass
-class Fired:
-    """What came back from one open-loop run, per request, on the monotonic clock."""
-
-    due: list[float]
-    sent: list[float]
-    done: list[float]
-    status: list[int]  # 0: no answer in time; -1: connection error
-
-
-async def fire(port: int, shots: Shots, rate: float, connections: int, wait: float) -> Fired:
-    count = len(shots.raw)
-    fired = Fired([math.nan] * count, [math.nan] * count, [math.nan] * count, [0] * count)
-    pool = Pool(port, connections)
-    await pool.prime(16)
-
-    async def one(number: int) -> None:
-        try:
-            connection = await pool.acquire()
-        except OSError:
-            fired.status[number] = -1
-            return
-        fired.sent[number] = time.monotonic()
-        try:
-            status = await connection.send(shots.raw[number])
-        except asyncio.CancelledError:
-            pool.release(connection, reuse=False)
-            raise
-        except (OSError, ValueError):
-            fired.done[number] = time.monotonic()
-            fired.status[number] = -1
-            pool.release(connection, reuse=False)
-            return
-        fired.done[number] = time.monotonic()
-        fired.status[number] = status
-        pool.release(connection, reuse=True)
-
-    loop = asyncio.get_running_loop()
-    interval = 1.0 / rate
-    with collector_off():
-        start = time.monotonic() + 0.05
-        tasks = []
-        for number in range(count):
-            due = start + number * interval
-            delay = due - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            fired.due[number] = due
-            tasks.append(loop.create_task(one(number)))
-        _, pending = await asyncio.wait(tasks, timeout=wait)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-    pool.close()
-    return fired
-
-
-async def hammer(port: int, shots: Shots, clients: int, seconds: float) -> tuple[Fired, float]:
-    """Closed loop: `clients` connections, each sending its next request when the last is
-    answered, for `seconds` or until the shots run out. Returns what came back and the end."""
-    count = len(shots.raw)
-    fired = Fired([math.nan] * count, [math.nan] * count, [math.nan] * count, [0] * count)
-    pool = Pool(port, clients)
-    await pool.prime(clients)
-    connections = list(pool.idle)
-    taken = 0
-
-    async def client(connection: Connection) -> None:
-        nonlocal taken
-        while taken < count and time.monotonic() < end:
-            number, taken = taken, taken + 1
-            fired.due[number] = fired.sent[number] = time.monotonic()
-            try:
-                fired.status[number] = await connection.send(shots.raw[number])
-            except (OSError, ValueError):
-                fired.status[number] = -1
-            fired.done[number] = time.monotonic()
-            if connection.closed or not connection.reusable:
-                connection.close()
-                connection = await pool.open()
-        connection.close()
-
-    with collector_off():
-        end = time.monotonic() + seconds
-        await asyncio.wait_for(asyncio.gather(*(client(c) for c in connections)), seconds + 30)
-    return fired, min(end, max(d for d in fired.done if not math.isnan(d)))
-
-
-@contextlib.contextmanager
-def collector_off() -> Iterator[None]:
-    """No garbage collection in the load generator while it times requests."""
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 # Measuring
@@ -697,73 +376,10 @@ class Capacity:
         note = "  (ran out of prepared requests: raise --closed-requests)" if self.ran_out else ""
         return (
             f"  {self.target:<8}{self.clients:>8}{self.seconds:>9.2f}{self.acks_per_second:>9.1f}"
-            f"{_ms(self.answers_per_second):>10}{_ms(self.p50_ms):>8}{_ms(self.p99_ms):>8}"
+            f"{ms(self.answers_per_second):>10}{ms(self.p50_ms):>8}{ms(self.p99_ms):>8}"
             f"{self.errors:>7}{answered:>14}{apologies:>10}"
             f"  {cpu_column(self.cpu, self.target):>27}{note}"
         )
-
-
-def cpu_column(cpu: dict[str, float], target: str) -> str:
-    workers = "workers" if target == "service" else ""
-    return "/".join(
-        "-" if math.isnan(share) else f"{share:.0f}"
-        for share in (
-            cpu.get(name, math.nan) for name in (target, workers, "load", "fake", "redis")
-        )
-    )
-
-
-def median_run(runs: list[Run]) -> Run:
-    """The run with the median p99 (the lower middle one of an even number)."""
-    ordered = sorted(runs, key=lambda run: (run.errors, run.p99_ms))
-    return ordered[(len(ordered) - 1) // 2]
-
-
-def percentile(values: Sequence[float], q: int) -> float:
-    if not values:
-        return math.nan
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
-class Cpu:
-    """CPU seconds used so far by our subprocesses, this process and Redis (INFO cpu)."""
-
-    def __init__(self, pids: dict[str, int], redis_url: str) -> None:
-        self.pids = pids
-        self.redis = redis.asyncio.Redis.from_url(redis_url)
-        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-    async def read(self) -> dict[str, float]:
-        used = {name: self.process(pid) for name, pid in self.pids.items()}
-        times = os.times()
-        used["load"] = times.user + times.system
-        try:
-            info = await self.redis.info("cpu")
-            used["redis"] = float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-        except (redis.RedisError, KeyError, ValueError):
-            used["redis"] = math.nan
-        used["wall"] = time.monotonic()
-        return used
-
-    def process(self, pid: int) -> float:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            return math.nan
-        return (int(fields[11]) + int(fields[12])) / self.tick
-
-    async def close(self) -> None:
-        await self.redis.aclose()
-
-
-def cpu_share(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    """Percent of one CPU each used between two readings."""
-    wall = after["wall"] - before["wall"]
-    shares = {name: 100 * (after[name] - before[name]) / wall for name in before if name != "wall"}
-    shares["workers"] = sum(share for name, share in shares.items() if name.startswith("worker"))
-    return shares
 
 
 class Bench:
@@ -807,37 +423,28 @@ class Bench:
         with self.web_tier_alone(target, pause_workers):
             fired = await fire(generator.port, shots, rate, self.args.connections, seconds + 10)
         resumed = time.monotonic()
-        ok = [n for n in range(count) if fired.status[n] == 200]
-        latencies = sorted(1000 * (fired.done[n] - fired.due[n]) for n in ok)
-        lags = sorted(
-            1000 * (s - d) for s, d in zip(fired.sent, fired.due, strict=True) if not math.isnan(s)
-        )
-        finished = [fired.done[n] for n in ok]
-        span = (max(finished) - fired.due[0]) if finished else math.inf
-        statuses = Counter(fired.status)
+        answered = acks(fired)
         run = Run(
             target=target,
             offered=rate,
             requests=count,
-            ok=len(ok),
-            errors=count - len(ok),
-            statuses=", ".join(
-                f"{_status_name(s)} x{n}" for s, n in sorted(statuses.items()) if s != 200
-            ),
-            achieved=len(ok) / span,
-            p50_ms=percentile(latencies, 50),
-            p99_ms=percentile(latencies, 99),
-            lag_p99_ms=percentile(lags, 99),
+            ok=len(answered.ok),
+            errors=answered.errors,
+            statuses=answered.statuses,
+            achieved=answered.achieved,
+            p50_ms=answered.p50_ms,
+            p99_ms=answered.p99_ms,
+            lag_p99_ms=answered.lag_p99_ms,
         )
         if target == "service":
-            last_ack = max(finished) if finished else time.monotonic()
-            await self.collect_answers(run, tag, fired, set(ok), last_ack)
+            last_ack = answered.last_ack or time.monotonic()
+            await self.collect_answers(run, tag, fired, set(answered.ok), last_ack)
             if pause_workers:
                 run.workers_paused = True
                 run.drained_per_second = (run.answers or 0) / (self.last_arrival - resumed)
                 run.e2e_p50_ms = run.e2e_p99_ms = math.nan  # they measure the pause, not us
         else:
-            await asyncio.sleep(max(0.0, max(finished, default=0.0) - time.monotonic()))
+            await asyncio.sleep(max(0.0, (answered.last_ack or 0.0) - time.monotonic()))
         run.cpu = cpu_share(cpu_before, await self.cpu.read())
         self.judge(run)
         return run
@@ -947,34 +554,11 @@ class Bench:
     async def highest(self, target: str, generator: Generator) -> tuple[float | None, list[Run]]:
         """Step the rate up until a step fails, then bisect between the last pass and that."""
         args = self.args
-        runs: list[Run] = []
-        rates: list[float] = []
-        rate = float(args.rate)
-        while rate < args.max_rate:
-            rates.append(rate)
-            rate *= args.step_factor
-        rates.append(float(args.max_rate))
-        passed: float | None = None
-        failed: float | None = None
-        for number, rate in enumerate(rates):
-            run = await self.step(target, generator, rate, f"{target[0]}s{number}")
-            runs.append(run)
-            if not run.passed:
-                failed = rate
-                break
-            passed = rate
-        if failed is not None and passed is not None:
-            for number in range(args.refine):
-                rate = round((passed + failed) / 2)
-                if rate in (passed, failed):
-                    break
-                run = await self.step(target, generator, rate, f"{target[0]}r{number}")
-                runs.append(run)
-                if run.passed:
-                    passed = rate
-                else:
-                    failed = rate
-        return passed, runs
+
+        async def step(rate: float, name: str) -> Run:
+            return await self.step(target, generator, rate, f"{target[0]}{name}")
+
+        return await highest_rate(step, args.rate, args.step_factor, args.max_rate, args.refine)
 
     async def step(self, target: str, generator: Generator, rate: float, tag: str) -> Run:
         run = await self.run(
@@ -983,10 +567,6 @@ class Bench:
         print(row(run), flush=True)
         await asyncio.sleep(1.0)  # let the server settle (and finish what it had queued)
         return run
-
-
-def _status_name(status: int) -> str:
-    return {0: "timeout", -1: "connection error"}.get(status, f"HTTP {status}")
 
 
 # Printing
@@ -1005,15 +585,11 @@ def row(run: Run) -> str:
     cpu = cpu_column(run.cpu, run.target)
     return (
         f"  {run.target:<8}{run.offered:>8.0f}{run.achieved:>9.1f}"
-        f"{f'{run.ok}/{run.requests}':>13}{_ms(run.p50_ms):>8}{_ms(run.p99_ms):>8}"
-        f"{_ms(run.lag_p99_ms):>8}{answers:>13}{_ms(run.e2e_p50_ms):>8}{_ms(run.e2e_p99_ms):>8}"
-        f"{_ms(run.drained_per_second):>8}"
+        f"{f'{run.ok}/{run.requests}':>13}{ms(run.p50_ms):>8}{ms(run.p99_ms):>8}"
+        f"{ms(run.lag_p99_ms):>8}{answers:>13}{ms(run.e2e_p50_ms):>8}{ms(run.e2e_p99_ms):>8}"
+        f"{ms(run.drained_per_second):>8}"
         f"  {cpu:>27}  {verdict}"
     )
-
-
-def _ms(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:.1f}"
 
 
 def _rate(value: float | None, runs: list[Run], max_rate: float) -> str:
@@ -1025,35 +601,12 @@ def _rate(value: float | None, runs: list[Run], max_rate: float) -> str:
 # Running
 
 
-async def check_redis(url: str) -> None:
-    client = redis.asyncio.Redis.from_url(url)
-    try:
-        await client.ping()
-    finally:
-        await client.aclose()
-
-
-def placement(pin: bool) -> tuple[set[int] | None, set[int] | None, str]:
-    """CPUs for the server under test and for everything else of ours."""
-    if not pin or not hasattr(os, "sched_getaffinity"):
-        return None, None, "not pinned"
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
-        return None, None, f"not pinned (one CPU: {cpus})"
-    server, rest = {cpus[-1]}, set(cpus[:-1])
-    return (
-        server,
-        rest,
-        f"server under test on CPU {cpus[-1]}; load generator, fake Slack and the service's "
-        f"workers on CPU "
-        f"{','.join(map(str, sorted(rest)))}, Redis unpinned",
-    )
-
-
 async def bench(args: argparse.Namespace) -> int:
     await check_redis(args.redis_url)
     prefix = f"vcbench-http:{uuid4().hex}"
-    server_cpus, driver_cpus, where = placement(args.pin)
+    server_cpus, driver_cpus, where = placement(
+        args.pin, "load generator, fake Slack and the service's workers"
+    )
     if driver_cpus is not None:
         os.sched_setaffinity(0, driver_cpus)
     fake_port, service_port, floor_port = free_port(), free_port(), free_port()
