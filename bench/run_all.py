@@ -1,6 +1,7 @@
 """Run every benchmark, even after one misses its target, and sum them up at the end.
 
 Run: .venv/bin/python bench/run_all.py [--policy=ARGS] [--store=ARGS] [--slack-http=ARGS]
+    [--teams-http=ARGS]
 
 Each benchmark runs in turn with its own arguments (one string each, split as a shell would) and
 prints its figures as it goes. A benchmark missed when it exits non-zero or prints a line with
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("policy", "store", "slack_http")
+BENCHMARKS = ("policy", "store", "slack_http", "teams_http")
 NOT_MET = "NOT MET"
 
 
