@@ -53,15 +53,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
+import ipaddress
 import json
 import math
 import os
 import random
+import signal
+import ssl
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +73,10 @@ import aiohttp
 import jwt
 import redis.asyncio
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
 from bench._http import (
@@ -80,6 +87,7 @@ from bench._http import (
     acks,
     check_redis,
     complaints,
+    cpu_column,
     cpu_share,
     exit_with_parent,
     fire,
@@ -87,12 +95,14 @@ from bench._http import (
     highest_rate,
     median_run,
     ms,
+    percentile,
     placement,
     spawn,
     stop,
     wait_ready,
 )
 from bench._redis import delete_prefix
+from bot.adapters import APOLOGY
 
 APP_ID = "00000000-bec4-4000-8000-0000000000a1"
 APP_PASSWORD = "bench-app-password"
@@ -108,6 +118,8 @@ TARGET_SHARE = 0.70  # of the floor's highest sustained rate
 ACHIEVED_SHARE = 0.95  # of the offered rate, for a step to pass
 TOKEN_SECONDS = 3600
 SEED = 2026
+ACCESS_TOKEN = "bench-outbound-token"
+JWKS_FILE, CERT_FILE, KEY_FILE = "jwks.json", "login.crt", "login.key"
 FLOOR_MODES = ("auth", "turn")
 
 USERS = 200
@@ -121,10 +133,16 @@ ZONES = ("America/New_York", "America/Chicago", "Europe/London", "Asia/Kolkata")
 # The fake Microsoft (a subprocess)
 
 
-def fake_microsoft_app(jwks: dict[str, Any]) -> web.Application:
-    """Bot Framework's OpenID metadata and signing keys; a Bot Connector that takes anything
-    (the serviceUrl of the activities: nothing the bench sends ever leaves loopback)."""
-    seen: dict[str, int] = {"metadata": 0, "keys": 0, "connector": 0}
+def fake_microsoft_app(jwks: dict[str, Any], login_url: str = "") -> web.Application:
+    """Bot Framework's OpenID metadata and signing keys; Entra's token endpoint for the bot's
+    tenant (served over https too: msal insists); and the Bot Connector, the activities'
+    serviceUrl, which records the replies by the activity they answer (nothing the bench sends
+    ever leaves loopback)."""
+    seen: dict[str, int] = {"metadata": 0, "keys": 0, "connector": 0, "tokens": 0}
+    arrivals: dict[str, dict[int, float]] = {}
+    apologies: dict[str, int] = {}
+    refused: dict[str, int] = {}
+    apology = APOLOGY.split(" and ", 1)[0]
 
     async def metadata(request: web.Request) -> web.Response:
         seen["metadata"] += 1
@@ -141,25 +159,117 @@ def fake_microsoft_app(jwks: dict[str, Any]) -> web.Application:
         seen["keys"] += 1
         return web.json_response(jwks)
 
-    async def connector(_: web.Request) -> web.Response:
-        seen["connector"] += 1
-        return web.json_response({"id": "bench-sent"})
+    async def login_metadata(_: web.Request) -> web.Response:
+        base = f"{login_url}/{TENANT}"
+        return web.json_response(
+            {
+                "issuer": f"{base}/v2.0",
+                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+            }
+        )
 
-    async def stats(_: web.Request) -> web.Response:
-        return web.json_response(seen)
+    async def login_token(request: web.Request) -> web.Response:
+        seen["tokens"] += 1
+        form = await request.post()
+        if form.get("client_secret") != APP_PASSWORD:
+            return web.json_response({"error": "invalid_client"}, status=401)
+        answer = {"token_type": "Bearer", "expires_in": 3600, "access_token": ACCESS_TOKEN}
+        return web.json_response(answer)
+
+    async def connector(request: web.Request) -> web.Response:
+        arrived = time.monotonic()
+        seen["connector"] += 1
+        body = await request.text()
+        # .../v3/conversations/<chat>/activities/1<tag><number>: the message answered
+        answered = request.match_info["tail"].rpartition("/")[2]
+        tag, number = answered[1:-7], answered[-7:]
+        if request.headers.get("Authorization") != f"Bearer {ACCESS_TOKEN}":
+            refused[tag] = refused.get(tag, 0) + 1
+            return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
+        if number.isdigit():
+            arrivals.setdefault(tag, {})[int(number)] = arrived
+        if apology in body:
+            apologies[tag] = apologies.get(tag, 0) + 1
+        return web.json_response({"id": f"bench-sent-{seen['connector']}"})
+
+    async def count(request: web.Request) -> web.Response:
+        return web.json_response(len(arrivals.get(request.query["tag"], {})))
+
+    async def stats(request: web.Request) -> web.Response:
+        tag = request.query.get("tag")
+        if tag is None:
+            return web.json_response(seen)
+        return web.json_response(
+            {
+                "arrivals": [[n, at] for n, at in arrivals.pop(tag, {}).items()],
+                "apologies": apologies.pop(tag, 0),
+                "refused": refused.pop(tag, 0),
+            }
+        )
 
     app = web.Application()
     app.router.add_get(METADATA_PATH, metadata)
     app.router.add_get("/v1/keys", keys)
+    app.router.add_get(f"/{TENANT}/v2.0/.well-known/openid-configuration", login_metadata)
+    app.router.add_post(f"/{TENANT}/oauth2/v2.0/token", login_token)
     app.router.add_post("/connector/{tail:.*}", connector)
+    app.router.add_get("/_bench/count", count)
     app.router.add_get("/_bench/stats", stats)
     app.on_startup.append(exit_with_parent)
     return app
 
 
-def serve_fake_microsoft(port: int, jwks_file: str) -> None:
-    jwks = json.loads(Path(jwks_file).read_text())
-    web.run_app(fake_microsoft_app(jwks), host=HOST, port=port, print=None)
+def serve_fake_microsoft(port: int, login_port: int, folder: str) -> None:
+    """Plain http on `port`, https (the certificate bench made) on `login_port`."""
+    files = Path(folder)
+    jwks = json.loads((files / JWKS_FILE).read_text())
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(files / CERT_FILE, files / KEY_FILE)
+    app = fake_microsoft_app(jwks, f"https://{HOST}:{login_port}")
+
+    async def serve() -> None:
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, HOST, port).start()
+        await web.TCPSite(runner, HOST, login_port, ssl_context=tls).start()
+        stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stopped.set)
+        await stopped.wait()
+        await runner.cleanup()
+
+    asyncio.run(serve())
+
+
+def write_certificate(folder: Path) -> None:
+    """A self-signed certificate for 127.0.0.1, for the fake login endpoint (and its key)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    (folder / CERT_FILE).write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / KEY_FILE).write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
 
 
 # The floor (a subprocess)
@@ -347,6 +457,10 @@ class Run:
     p50_ms: float
     p99_ms: float
     lag_p99_ms: float
+    answers: int | None = None  # replies that reached the fake Bot Connector (worker running)
+    apologies: int = 0
+    e2e_p50_ms: float = math.nan  # from when the message was due to its reply's arrival
+    e2e_p99_ms: float = math.nan
     cpu: dict[str, float] = field(default_factory=dict)
     why_failed: list[str] = field(default_factory=list)
 
@@ -356,20 +470,40 @@ class Run:
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, cpu: Cpu) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        cpu: Cpu,
+        session: aiohttp.ClientSession,
+        fake_url: str,
+        worker: Child,
+    ) -> None:
         self.args = args
         self.cpu = cpu
+        self.session = session
+        self.fake_url = fake_url
+        self.worker = worker
         self.acked: dict[str, int] = {}  # 200s a target gave, all runs
 
     async def run(
-        self, target: str, generator: Generator, rate: float, seconds: float, tag: str
+        self,
+        target: str,
+        generator: Generator,
+        rate: float,
+        seconds: float,
+        tag: str,
+        *,
+        answers: bool = False,
     ) -> Run:
+        """One open-loop run; with `answers`, for the service, wait for the worker's replies
+        and time them too."""
         count = max(1, round(rate * seconds))
         shots = generator.shots(tag, count)
         cpu_before = await self.cpu.read()
         fired = await fire(generator.port, shots, rate, self.args.connections, seconds + 10)
         answered = acks(fired)
         await asyncio.sleep(max(0.0, (answered.last_ack or 0.0) - time.monotonic()))
+        cpu = cpu_share(cpu_before, await self.cpu.read())
         self.acked[target] = self.acked.get(target, 0) + len(answered.ok)
         run = Run(
             target=target,
@@ -382,10 +516,43 @@ class Bench:
             p50_ms=answered.p50_ms,
             p99_ms=answered.p99_ms,
             lag_p99_ms=answered.lag_p99_ms,
-            cpu=cpu_share(cpu_before, await self.cpu.read()),
+            cpu=cpu,
         )
+        if answers and target == "service":
+            arrivals, run.apologies = await self.replies(tag, len(answered.ok))
+            ok = set(answered.ok)
+            run.answers = sum(1 for number in arrivals if number in ok)
+            e2e = sorted(1000 * (at - fired.due[n]) for n, at in arrivals.items() if n in ok)
+            run.e2e_p50_ms, run.e2e_p99_ms = percentile(e2e, 50), percentile(e2e, 99)
         self.judge(run)
         return run
+
+    async def replies(self, tag: str, expected: int) -> tuple[dict[int, float], int]:
+        """A run's replies at the fake Bot Connector: all of them, or none new for 3 s."""
+        seen, since = await self.get_json(f"/_bench/count?tag={tag}"), time.monotonic()
+        deadline = time.monotonic() + 60
+        while seen < expected and time.monotonic() - since < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            now_seen = await self.get_json(f"/_bench/count?tag={tag}")
+            if now_seen != seen:
+                seen, since = now_seen, time.monotonic()
+        stats = await self.get_json(f"/_bench/stats?tag={tag}")
+        arrivals = {int(number): float(at) for number, at in stats["arrivals"]}
+        return arrivals, int(stats["apologies"]) + int(stats["refused"])
+
+    async def get_json(self, path: str) -> Any:
+        async with self.session.get(self.fake_url + path) as response:
+            response.raise_for_status()
+            return await response.json()
+
+    @contextlib.contextmanager
+    def worker_paused(self) -> Iterator[None]:
+        """The worker stopped (SIGSTOP) while the steps run: the web tier alone on its CPU."""
+        self.worker.process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self.worker.process.send_signal(signal.SIGCONT)
 
     def judge(self, run: Run) -> None:
         why = run.why_failed
@@ -395,10 +562,14 @@ class Bench:
             why.append(f"p99 > {self.args.p99_bound:g} ms")
         if run.achieved < ACHIEVED_SHARE * run.offered:
             why.append(f"achieved < {ACHIEVED_SHARE:.0%} of offered")
+        if run.answers is not None and run.answers < run.ok:
+            why.append(f"{run.ok - run.answers} acked messages never answered")
+        if run.apologies:
+            why.append(f"{run.apologies} apologies or refused replies")
 
     async def warm_up(self, target: str, generator: Generator, tag: str) -> Run:
         """Every rep once at a gentle rate: the signing keys fetched, chats stored, code paths."""
-        return await self.run(target, generator, 50.0, USERS / 50.0, tag)
+        return await self.run(target, generator, 50.0, USERS / 50.0, tag, answers=True)
 
     async def highest(self, target: str, generator: Generator) -> tuple[float | None, list[Run]]:
         args = self.args
@@ -417,20 +588,19 @@ class Bench:
 
 HEADER = (
     f"  {'target':<8}{'offered':>8}{'achieved':>9}{'ok/sent':>13}{'p50 ms':>8}{'p99 ms':>8}"
-    f"{'lag p99':>8}  {'cpu% srv/gen/fake/redis':>23}  verdict"
+    f"{'lag p99':>8}{'answers':>9}{'e2e p50':>8}{'e2e p99':>8}"
+    f"  {'cpu% srv/wrk/gen/fake/redis':>27}  verdict"
 )
 
 
 def row(run: Run) -> str:
     verdict = "pass" if run.passed else "FAIL: " + "; ".join(run.why_failed)
-    cpu = "/".join(
-        "-" if math.isnan(share) else f"{share:.0f}"
-        for share in (run.cpu.get(name, math.nan) for name in (run.target, "load", "fake", "redis"))
-    )
+    answers = "" if run.answers is None else str(run.answers)
     return (
         f"  {run.target:<8}{run.offered:>8.0f}{run.achieved:>9.1f}"
         f"{f'{run.ok}/{run.requests}':>13}{ms(run.p50_ms):>8}{ms(run.p99_ms):>8}"
-        f"{ms(run.lag_p99_ms):>8}  {cpu:>23}  {verdict}"
+        f"{ms(run.lag_p99_ms):>8}{answers:>9}{ms(run.e2e_p50_ms):>8}{ms(run.e2e_p99_ms):>8}"
+        f"  {cpu_column(run.cpu, run.target):>27}  {verdict}"
     )
 
 
@@ -443,7 +613,7 @@ def _rate(value: float | None, runs: list[Run], max_rate: float) -> str:
 # Running
 
 
-def teams_env(base: dict[str, str], fake_url: str) -> dict[str, str]:
+def teams_env(base: dict[str, str], fake_url: str, login_url: str) -> dict[str, str]:
     """The environment of the service and the floor: Teams on, pointed at the fake Microsoft;
     Slack's settings and any Teams settings of the caller's left out."""
     env = {
@@ -460,8 +630,7 @@ def teams_env(base: dict[str, str], fake_url: str) -> dict[str, str]:
         "TEAMS_ALLOWED_TENANTS": TENANT,
         "MICROSOFT_OPENID_METADATA_URL": f"{fake_url}{METADATA_PATH}",
         "MICROSOFT_TOKEN_ISSUER": ISSUER,
-        # Never used (nothing is sent during the bench), and never Microsoft's.
-        "MICROSOFT_LOGIN_URL": f"{fake_url}/{TENANT}",
+        "MICROSOFT_LOGIN_URL": f"{login_url}/{TENANT}",
     }
 
 
@@ -480,41 +649,48 @@ async def queued_jobs(url: str, prefix: str) -> tuple[int, bytes]:
 async def bench(args: argparse.Namespace) -> int:
     await check_redis(args.redis_url)
     prefix = f"vcbench-teams:{uuid.uuid4().hex}"
-    server_cpus, driver_cpus, where = placement(args.pin, "load generator and fake Microsoft")
+    server_cpus, driver_cpus, where = placement(
+        args.pin, "load generator, fake Microsoft and the service's worker"
+    )
     if driver_cpus is not None:
         os.sched_setaffinity(0, driver_cpus)
-    fake_port, service_port, floor_port = free_port(), free_port(), free_port()
+    fake_port, login_port = free_port(), free_port()
+    service_port, worker_port, floor_port = free_port(), free_port(), free_port()
     fake_url = f"http://{HOST}:{fake_port}"
-    env = teams_env(dict(os.environ), fake_url) | {
-        "REDIS_URL": args.redis_url,
-        "VOICEMAIL_COACH_REDIS_PREFIX": prefix,
-    }
     signer = Signer()
     me = [sys.executable, str(Path(__file__).resolve())]
     serve = Path(sys.executable).with_name("voicemail-coach")
     web_tier = [str(serve), "serve", "--no-worker", "--host", HOST, "--port", str(service_port)]
+    worker_argv = [str(serve), "worker", "--host", HOST, "--port", str(worker_port)]
     children: list[Child] = []
     with tempfile.TemporaryDirectory(prefix="vc-bench-teams-") as directory:
-        logs = Path(directory)
-        jwks_file = logs / "jwks.json"
-        jwks_file.write_text(json.dumps(signer.jwks()))
+        files = Path(directory)
+        (files / JWKS_FILE).write_text(json.dumps(signer.jwks()))
+        write_certificate(files)
+        env = teams_env(dict(os.environ), fake_url, f"https://{HOST}:{login_port}") | {
+            "REDIS_URL": args.redis_url,
+            "VOICEMAIL_COACH_REDIS_PREFIX": prefix,
+            "REQUESTS_CA_BUNDLE": str(files / CERT_FILE),
+        }
         try:
             fake_argv = [*me, "--role", "fake-microsoft", "--port", str(fake_port)]
-            fake_argv += ["--jwks", str(jwks_file)]
-            children.append(spawn("fake-microsoft", fake_argv, env, driver_cpus, logs))
-            children.append(spawn("service", web_tier, env, server_cpus, logs))
+            fake_argv += ["--login-port", str(login_port), "--files", directory]
+            children.append(spawn("fake-microsoft", fake_argv, env, driver_cpus, files))
+            children.append(spawn("service", web_tier, env, server_cpus, files))
+            children.append(spawn("worker", worker_argv, env, driver_cpus, files))
             floor_argv = [*me, "--role", "floor", "--port", str(floor_port)]
             floor_argv += ["--floor", args.floor]
-            children.append(spawn("floor", floor_argv, env, server_cpus, logs))
+            children.append(spawn("floor", floor_argv, env, server_cpus, files))
             async with aiohttp.ClientSession() as session:
-                fake, service, floor = children
+                fake, service, worker, floor = children
                 await wait_ready(session, fake, f"{fake_url}/_bench/stats")
                 await wait_ready(session, service, f"http://{HOST}:{service_port}/readyz")
+                await wait_ready(session, worker, f"http://{HOST}:{worker_port}/readyz")
                 await wait_ready(session, floor, f"http://{HOST}:{floor_port}/healthz")
-                pids = {"fake": fake.process.pid, "service": service.process.pid}
-                cpu = Cpu(pids | {"floor": floor.process.pid}, args.redis_url)
+                pids = {child.name: child.process.pid for child in children}
+                cpu = Cpu({"fake": pids.pop("fake-microsoft"), **pids}, args.redis_url)
                 try:
-                    runner = Bench(args, cpu)
+                    runner = Bench(args, cpu, session, fake_url, worker)
                     service_url = f"{fake_url}/connector/amer/"
                     token = signer.token(service_url)
                     generators = {
@@ -522,8 +698,7 @@ async def bench(args: argparse.Namespace) -> int:
                         "service": Generator(service_port, service_url, token),
                     }
                     code = await measure(args, runner, generators, where)
-                    async with session.get(f"{fake_url}/_bench/stats") as response:
-                        fetched = await response.json()
+                    fetched = await runner.get_json("/_bench/stats")
                 finally:
                     await cpu.close()
             code = max(code, await check_jobs(args, prefix, runner, fetched))
@@ -538,7 +713,7 @@ async def bench(args: argparse.Namespace) -> int:
             deleted = await delete_prefix(args.redis_url, prefix)
             print(f"\nstopped {len(children)} subprocesses; cleaned up {deleted:,} Redis keys")
             for child in children:
-                if child.name in ("service", "floor"):
+                if child.name in ("service", "worker", "floor"):
                     complained = complaints(child.log) or "none"
                     print(f"{child.name} log, warnings and errors: {complained}")
 
@@ -546,16 +721,17 @@ async def bench(args: argparse.Namespace) -> int:
 async def check_jobs(
     args: argparse.Namespace, prefix: str, runner: Bench, fetched: dict[str, int]
 ) -> int:
-    """Every message the service acked left its job on the stream (no worker took any)."""
+    """Every message the service acked left its job on the stream (a worker's XACK leaves the
+    entry there; the stream is trimmed far beyond a run's count)."""
     length, first = await queued_jobs(args.redis_url, prefix)
     acked = runner.acked.get("service", 0)
     print(
         f"fake Microsoft: OpenID metadata fetched {fetched.get('metadata')} times, keys "
-        f"{fetched.get('keys')} times, {fetched.get('connector')} Bot Connector calls"
+        f"{fetched.get('keys')} times, {fetched.get('tokens')} outbound token requests, "
+        f"{fetched.get('connector')} Bot Connector calls"
     )
     print(
-        f"queued jobs (no worker ran: only acks are timed): {length:,} on the Redis stream for "
-        f"{acked:,} messages the service acked"
+        f"queued jobs: {length:,} on the Redis stream for {acked:,} messages the service acked"
         + (f"; the first is a {JOB_NAME} job" if JOB_NAME.encode() in first else "")
     )
     queued = length == acked and JOB_NAME.encode() in first
@@ -585,12 +761,18 @@ async def measure(
     print(
         f"{USERS} reps in one tenant, personal-chat messages signed RS256 (botbuilder's JWT "
         f"validation in both targets), a warm-up of one message per rep per target; open loop, "
-        f"latency from when each request was due to its HTTP answer (the ack); the service's "
-        f"web tier only: no worker runs, its jobs wait on the Redis stream"
+        f"latency from when each request was due to its HTTP answer (the ack); one "
+        f"`voicemail-coach worker` answers the warm-up's and fixed-rate runs' messages through "
+        f"the fake Bot Connector (answers, e2e: from when the message was due to its reply), "
+        f"is paused (SIGSTOP) during the steps, the web tier alone on its CPU, and is stopped "
+        f"after them, their jobs left on the stream"
     )
     print(HEADER)
+    warm_ups = {}
     for target, generator in generators.items():
-        print(row(await runner.warm_up(target, generator, f"{target[0]}w")), flush=True)
+        warm_ups[target] = await runner.warm_up(target, generator, f"{target[0]}w")
+        print(row(warm_ups[target]), flush=True)
+    warm_up = warm_ups["service"]
 
     print(
         f"\nfixed rate: {args.rate:g} req/s for {args.seconds:g} s, {args.repeats} times each, "
@@ -601,7 +783,7 @@ async def measure(
     for number in range(args.repeats):
         for target, generator in generators.items():
             tag = f"{target[0]}f{number}"
-            run = await runner.run(target, generator, args.rate, args.seconds, tag)
+            run = await runner.run(target, generator, args.rate, args.seconds, tag, answers=True)
             repeats[target].append(run)
             print(row(run), flush=True)
             await asyncio.sleep(1.0)
@@ -614,7 +796,10 @@ async def measure(
         f"{ACHIEVED_SHARE:.0%} of offered"
     )
     print(HEADER)
-    highest = {target: await runner.highest(target, g) for target, g in generators.items()}
+    with runner.worker_paused():
+        highest = {target: await runner.highest(target, g) for target, g in generators.items()}
+        runner.worker.process.kill()  # its backlog (the steps' jobs) stays on the stream
+        runner.worker.process.wait()
 
     service, floor = fixed["service"], fixed["floor"]
     (service_max, service_runs), (floor_max, floor_runs) = highest["service"], highest["floor"]
@@ -628,6 +813,23 @@ async def measure(
             + (f" ({run.statuses})" if run.statuses else "")
             + f"; p99 of each run: {p99s} ms"
         )
+    runs = [*repeats["service"], warm_up]
+    answered = sum(r.answers or 0 for r in runs)
+    acked = sum(r.ok for r in runs)
+    apologies = sum(r.apologies for r in runs)
+    print(
+        f"service replies through the fake Bot Connector (the warm-up and {args.repeats} runs at "
+        f"{args.rate:g} req/s): {answered} of {acked} acked messages, {apologies} apologies or "
+        f"refused; end to end p50 {service.e2e_p50_ms:.1f} ms, p99 {service.e2e_p99_ms:.1f} ms "
+        f"(the run above); e2e p99 of each run: "
+        + " / ".join(f"{r.e2e_p99_ms:.1f}" for r in repeats["service"])
+        + " ms"
+    )
+    replied = answered == acked and not apologies
+    print(
+        f"check: every message the service acked was answered (worker running): "
+        f"{'met' if replied else 'NOT MET'} ({answered} of {acked}, {apologies} apologies)"
+    )
     print(
         f"highest sustained: service {_rate(service_max, service_runs, args.max_rate)}, "
         f"floor {_rate(floor_max, floor_runs, args.max_rate)}"
@@ -654,7 +856,7 @@ async def measure(
         f"{_rate(service_max, service_runs, args.max_rate)} against "
         f"{_rate(floor_max, floor_runs, args.max_rate)})"
     )
-    return 0 if fast and sustained else 1
+    return 0 if fast and sustained and replied else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -681,10 +883,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--role", choices=("fake-microsoft", "floor"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--jwks", help=argparse.SUPPRESS)
+    parser.add_argument("--login-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--files", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.role == "fake-microsoft":
-        serve_fake_microsoft(args.port, args.jwks)
+        serve_fake_microsoft(args.port, args.login_port, args.files)
         return 0
     if args.role == "floor":
         serve_floor(args.port, args.floor)

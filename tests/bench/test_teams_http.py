@@ -41,12 +41,15 @@ async def fake_url_and_signer() -> AsyncIterator[tuple[str, Signer]]:
 
 def test_the_settings_turn_teams_on_for_the_bench_tenant_only() -> None:
     env = teams_env(
-        {"SLACK_SIGNING_SECRET": "s", "MICROSOFT_APP_ID": "theirs", "PATH": "/bin"}, "http://x"
+        {"SLACK_SIGNING_SECRET": "s", "MICROSOFT_APP_ID": "theirs", "PATH": "/bin"},
+        "http://x",
+        "https://login.x",
     )
     config = TeamsConfig.from_env(env)
     assert "SLACK_SIGNING_SECRET" not in env and env["PATH"] == "/bin"
     assert config.app_id == APP_ID and not config.anonymous
     assert config.openid_metadata_url == f"http://x{METADATA_PATH}"
+    assert config.login_url == f"https://login.x/{TENANT}"
     assert config.allows_tenant(TENANT) and not config.allows_tenant("another-tenant")
 
 
@@ -54,7 +57,7 @@ async def test_a_bench_message_passes_botbuilders_authentication(
     fake_url_and_signer: tuple[str, Signer],
 ) -> None:
     url, signer = fake_url_and_signer
-    config = TeamsConfig.from_env(teams_env({}, url))
+    config = TeamsConfig.from_env(teams_env({}, url, url))
     service_url = f"{url}/connector/amer/"
     generator = Generator(1, service_url, signer.token(service_url))
     raw = generator.shots("t", 1).raw[0]
