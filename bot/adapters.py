@@ -92,6 +92,11 @@ class Adapter(Protocol):
         """The address of the rep's direct chat with the bot, or None if there is none yet."""
         ...
 
+    async def forget_rep(self, tenant: str, user_id: str) -> None:
+        """Erase what this adapter keeps about the rep (stored chats, cached profiles): `forget
+        me` erases every copy, not only the coach's records."""
+        ...
+
 
 def installed_adapters() -> list[Adapter]:
     """Every adapter installed under ADAPTER_PLUGINS, in name order."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -60,10 +60,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Erases what one adapter keeps about a rep (tenant, user id), when the rep asks to be forgotten.
+Eraser = Callable[[str, str], Awaitable[None]]
+
+
 class Coach:
-    def __init__(self, store: Store, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, store: Store, clock: Clock = utc_now, erasers: Sequence[Eraser] = ()
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.erasers = tuple(erasers)
 
     async def handle(self, request: Request) -> Reply:
         if request.button is not None:
@@ -350,6 +357,8 @@ class Coach:
         if not confirmed:
             return replies.forget_me_question()
         await self.store.forget_rep(actor.tenant, actor.user_id)
+        for erase in self.erasers:
+            await erase(actor.tenant, actor.user_id)
         log.info("rep_forgotten", extra={"tenant": actor.tenant})
         return replies.forget_me_done()
 

@@ -71,13 +71,14 @@ async def create_app(
     Redis may be down: /readyz answers 503 until it answers."""
     check_tier(config, tier)
     store = store or await connect_store(config)
+    adapters = installed_adapters()
     services = Services(
         config=config,
         store=store,
-        coach=Coach(store),
+        coach=Coach(store, erasers=[adapter.forget_rep for adapter in adapters]),
         jobs=Jobs.open(config),
         tier=tier,
-        adapters={adapter.name: adapter for adapter in installed_adapters()},
+        adapters={adapter.name: adapter for adapter in adapters},
     )
     app = web.Application()
     app[SERVICES] = services

@@ -55,3 +55,6 @@ class ConsoleAdapter:
 
     async def direct_chat(self, tenant: str, user_id: str) -> Address | None:
         return Address(ADAPTER, tenant, user_id)
+
+    async def forget_rep(self, tenant: str, user_id: str) -> None:
+        """The terminal keeps nothing of its own."""

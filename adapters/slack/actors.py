@@ -33,6 +33,13 @@ class ProfileCache:
         self._clock = clock
         self._entries: dict[tuple[str, str], tuple[float, SlackProfile]] = {}
 
+    def forget(self, tenant: str, user_id: str) -> None:
+        self._entries.pop((tenant, user_id), None)
+
+    def __contains__(self, who: tuple[str, str]) -> bool:
+        """Whether (tenant, user id)'s profile is cached."""
+        return who in self._entries
+
     async def actor(self, client: Any, tenant: str, user_id: str) -> Actor:
         profile = await self.profile(client, tenant, user_id)
         return Actor(

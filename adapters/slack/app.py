@@ -66,6 +66,7 @@ class SlackAdapter:
 
     def __init__(self) -> None:
         self._delivery: SlackDelivery | None = None
+        self.profiles = ProfileCache()
 
     def add_commands(self, commands: argparse._SubParsersAction[Any]) -> None:
         register_manifest_command(commands)
@@ -122,6 +123,10 @@ class SlackAdapter:
     async def direct_chat(self, tenant: str, user_id: str) -> Address | None:
         """Slack opens a rep's direct message by user id: the tenant and the id are enough."""
         return Address(ADAPTER, tenant, user_id)
+
+    async def forget_rep(self, tenant: str, user_id: str) -> None:
+        """Slack's profile of the rep, cached for an hour in this process (users.info)."""
+        self.profiles.forget(tenant, user_id)
 
 
 def _unsupported(config: SlackConfig) -> str:
@@ -194,7 +199,9 @@ def build_bolt_app(
     urls = urls or ResponseUrls()
     adapter = adapter or SlackAdapter()
     adapter.attach(SlackDelivery(urls, clients))
-    listeners = SlackListeners(services, profiles or ProfileCache(), urls, clients, adapter)
+    if profiles is not None:
+        adapter.profiles = profiles
+    listeners = SlackListeners(services, adapter.profiles, urls, clients, adapter)
     bolt.command(COMMAND)(listeners.on_command)
     bolt.action(CHECK_IN_ACTION)(listeners.on_check_in)
     bolt.view(CALLBACK_ID)(listeners.on_decision_submitted)

@@ -440,6 +440,11 @@ class TeamsAdapter:
         asked = retry_after(error)
         return float(min(max(pause, asked or 0.0), MAX_RETRY_PAUSE_SECONDS))
 
+    async def forget_rep(self, tenant: str, user_id: str) -> None:
+        """The rep's stored personal chat (its reference holds their name)."""
+        if self.chats is not None:
+            await self.chats.forget(tenant, user_id)
+
     async def direct_chat(self, tenant: str, user_id: str) -> Address | None:
         if self.chats is None:
             return None

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.console.adapter import ConsoleAdapter
 from adapters.console.terminal import console_actor, press
+from adapters.slack.app import SlackAdapter
 from bot.adapters import Adapter, Address, Delivery, answer
 from bot.coach import Coach
 from bot.config import Config
@@ -44,6 +45,7 @@ class Rep(Protocol):
 
     tenant: str
     user_id: str
+    keeps_things: bool  # whether the adapter keeps anything of a rep who uses it
 
     async def say(self, text: str) -> str: ...
 
@@ -57,12 +59,17 @@ class Rep(Protocol):
 
     async def break_the_store(self) -> None: ...
 
+    async def adapter_keeps_something(self) -> bool:
+        """Whether the adapter holds anything of the rep's (a stored chat, a cached profile)."""
+        ...
+
 
 @dataclass
 class SlackRep:
     bot: Bot
     tenant: str = "T1"
     user_id: str = "U1"
+    keeps_things: bool = True  # the rep's Slack profile, cached
     last: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -101,6 +108,11 @@ class SlackRep:
     async def break_the_store(self) -> None:
         await self.store.close()
 
+    async def adapter_keeps_something(self) -> bool:
+        adapter = self.adapter
+        assert isinstance(adapter, SlackAdapter)
+        return (self.tenant, self.user_id) in adapter.profiles
+
 
 @dataclass
 class TerminalRep:
@@ -108,6 +120,7 @@ class TerminalRep:
     store: Store
     seen: list[tuple[Reply, Delivery]] = field(default_factory=list)
     buttons: tuple[Button, ...] = ()
+    keeps_things: bool = False
 
     def __post_init__(self) -> None:
         self.adapter: Adapter = ConsoleAdapter(lambda reply, how: self.seen.append((reply, how)))
@@ -136,6 +149,9 @@ class TerminalRep:
 
     async def break_the_store(self) -> None:
         await self.store.close()
+
+    async def adapter_keeps_something(self) -> bool:
+        return False  # the terminal keeps nothing of its own
 
 
 @pytest.fixture(params=["slack", "console"])
@@ -203,3 +219,15 @@ async def test_a_failure_apologises(rep: Rep) -> None:
     seen = await rep.say(ASK)
     assert "Sorry, something went wrong on my side" in seen
     assert "Nothing was saved" in seen
+
+
+async def test_forget_me_erases_the_reps_data_and_what_the_adapter_keeps(rep: Rep) -> None:
+    await ready_for_scripts(rep)
+    await rep.say(ASK)
+    assert await rep.adapter_keeps_something() is rep.keeps_things
+    assert "forget me confirm" in await rep.say("forget me")
+    assert "erased" in await rep.say("forget me confirm")
+    assert await rep.store.export_rep(rep.tenant, rep.user_id) == {
+        "profile": None, "prospects": [], "check_ins": [],
+    }  # fmt: skip
+    assert not await rep.adapter_keeps_something()

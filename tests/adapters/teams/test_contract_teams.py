@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from adapters.teams.references import KIND
 from bot.adapters import Adapter
 from bot.store import Store
 from tests.adapters.teams.conftest import TENANT, USER, Teams
@@ -20,6 +21,7 @@ from tests.adapters.test_contract import (
     test_a_command_is_answered,
     test_a_failure_apologises,
     test_a_proactive_message_arrives_in_the_direct_chat,
+    test_forget_me_erases_the_reps_data_and_what_the_adapter_keeps,
 )
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "test_a_command_is_answered",
     "test_a_failure_apologises",
     "test_a_proactive_message_arrives_in_the_direct_chat",
+    "test_forget_me_erases_the_reps_data_and_what_the_adapter_keeps",
 ]
 
 
@@ -37,6 +40,7 @@ class TeamsRep:
     user_id: str = USER
     last: dict[str, Any] = field(default_factory=dict)
     clicks: int = 0
+    keeps_things: bool = True  # the rep's personal chat with the bot
 
     @property
     def adapter(self) -> Adapter:
@@ -65,6 +69,9 @@ class TeamsRep:
 
     async def break_the_store(self) -> None:
         await self.store.close()
+
+    async def adapter_keeps_something(self) -> bool:
+        return await self.store.get_document(self.tenant, KIND, self.user_id) is not None
 
 
 @pytest.fixture
