@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.console.adapter import ConsoleAdapter
 from adapters.console.terminal import console_actor, press
@@ -24,10 +22,9 @@ from bot.adapters import Adapter, Address, Delivery, answer
 from bot.coach import Coach
 from bot.config import Config
 from bot.records import prospect_key
-from bot.server import create_app
 from bot.store import Store
 from bot.types import Button, Reply, Request, Tone
-from tests.adapters.slack.conftest import Bot, FakeSlack, fake_slack_app, use_fake_slack
+from tests.adapters.slack.conftest import Bot, running_fake_slack, serving, use_fake_slack
 from tests.conftest import open_sqlite_store
 
 ASK = "Jane Doe @ Acme referred by Tom"
@@ -169,19 +166,10 @@ async def rep(
 @asynccontextmanager
 async def slack_bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Bot]:
     """Our server with the Slack adapter, against a fake Slack Web API on loopback."""
-    fake = FakeSlack()
-    slack = TestServer(await fake_slack_app(fake), host="127.0.0.1")
-    await slack.start_server()
-    fake.url = str(slack.make_url("")).rstrip("/")
-    use_fake_slack(monkeypatch, fake)
-    app = await create_app(Config(db_path=str(tmp_path / "slack.db")))
-    client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield Bot(client, fake)
-    finally:
-        await client.close()
-        await slack.close()
+    async with running_fake_slack() as fake:
+        use_fake_slack(monkeypatch, fake)
+        async with serving(Config(db_path=str(tmp_path / "slack.db")), fake) as bot:
+            yield bot
 
 
 async def ready_for_scripts(rep: Rep) -> None:

@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,8 +161,8 @@ async def fake_slack_app(fake: FakeSlack) -> web.Application:
     return app
 
 
-@pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlack]:
+@asynccontextmanager
+async def running_fake_slack() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack()
     server = TestServer(await fake_slack_app(fake), host="127.0.0.1")
     await server.start_server()
@@ -170,6 +171,24 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
         yield fake
     finally:
         await server.close()
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    async with running_fake_slack() as fake:
+        yield fake
+
+
+@asynccontextmanager
+async def serving(config: Config, fake: FakeSlack) -> AsyncIterator[Bot]:
+    """Our server on `config`, with the Slack adapter talking to `fake`."""
+    app = await create_app(config)
+    client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    try:
+        yield Bot(client, fake)
+    finally:
+        await client.close()
 
 
 @pytest.fixture
@@ -303,24 +322,16 @@ def logs(caplog: pytest.LogCaptureFixture) -> Logs:
 
 @pytest.fixture
 async def bot(slack_env: FakeSlack, tmp_path: Path) -> AsyncIterator[Bot]:
-    app = await create_app(Config(db_path=str(tmp_path / "t.db")))
-    client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield Bot(client, slack_env)
-    finally:
-        await client.close()
+    async with serving(Config(db_path=str(tmp_path / "t.db")), slack_env) as running:
+        yield running
 
 
 @pytest.fixture
 async def redis_bot(slack_env: FakeSlack, redis_url: str) -> AsyncIterator[Bot]:
     """The same server on the real Redis, under a key prefix of its own, deleted afterwards."""
     prefix = f"vctest:{uuid.uuid4().hex}"
-    app = await create_app(Config(redis_url=redis_url, redis_prefix=prefix))
-    client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
     try:
-        yield Bot(client, slack_env)
+        async with serving(Config(redis_url=redis_url, redis_prefix=prefix), slack_env) as running:
+            yield running
     finally:
-        await client.close()
         await delete_prefix(redis_url, prefix)
