@@ -388,9 +388,15 @@ class TeamsAdapter:
 
     async def deliver(self, reply: Reply, address: Address, how: Delivery) -> None:
         """Send the reply's card to the chat the address names: an answer replies to the
-        message it answers; a direct message starts anew in the rep's personal chat."""
+        message it answers, a replacement updates it, and a direct message starts anew in the
+        rep's personal chat."""
         try:
-            await self.send_card(self.render(reply), address, summary=reply.heading)
+            await self.send_card(
+                self.render(reply),
+                address,
+                summary=reply.heading,
+                replace=how is Delivery.REPLACE,
+            )
         except TeamsDeliveryError as error:
             if error.code == NOT_IN_ROSTER:
                 log.warning(
@@ -399,14 +405,22 @@ class TeamsAdapter:
                 )
             raise
 
-    async def send_card(self, card: Card, address: Address, summary: str = "") -> None:
-        """Raises TeamsDeliveryError with the Bot Connector's code if it refuses."""
+    async def send_card(
+        self, card: Card, address: Address, summary: str = "", *, replace: bool = False
+    ) -> None:
+        """Raises TeamsDeliveryError with the Bot Connector's code if it refuses. With
+        `replace`, the card takes the place of the message the address's reference names
+        (for everyone in the chat); without one, it is sent as a new message."""
         assert self.bot is not None and self.authenticator is not None
         reference = reference_from(json.loads(address.target))
         message = MessageFactory.attachment(CardFactory.adaptive_card(card))
         message.summary = summary[:200] or None
 
         async def send(context: TurnContext) -> None:
+            if replace and reference.activity_id:
+                message.id = reference.activity_id
+                await context.update_activity(message)
+                return
             # botbuilder gives the continuation a fresh id and replies to that; reply to the
             # message the reference names instead, or, with none, start a new message.
             context.activity.id = reference.activity_id

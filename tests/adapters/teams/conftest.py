@@ -230,6 +230,7 @@ class FakeConnector:
     delay_seconds: float = 0.0
     refuse_personal_chats: bool = False  # the app is not installed for the user
     created: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[dict[str, Any]] = field(default_factory=list)  # messages replaced (PUT)
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -275,6 +276,14 @@ async def fake_connector() -> AsyncIterator[FakeConnector]:
     app.router.add_post("/v3/conversations", conversations)
     app.router.add_post("/v3/conversations/{conversation}/activities", activities)
     app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", activities)
+
+    async def update(request: web.Request) -> web.Response:
+        fake.updated.append({"conversation": request.match_info["conversation"],
+                             "activity_id": request.match_info["activity"],
+                             "activity": await request.json()})  # fmt: skip
+        return web.json_response({"id": request.match_info["activity"]})
+
+    app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", update)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     fake.url = str(server.make_url("/"))

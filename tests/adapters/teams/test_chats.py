@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -140,3 +141,17 @@ async def test_a_connector_that_does_not_answer_is_given_up_on_in_time(teams: Te
     assert address is not None
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(teams.adapter.deliver(NUDGE, address, Delivery.DIRECT), 2)
+
+
+async def test_a_replacement_updates_the_message_its_reference_names(teams: Teams) -> None:
+    await install(teams)
+    address = await teams.adapter.direct_chat(TENANT, USER)
+    assert address is not None
+    reference = {**json.loads(address.target), "activityId": "card-7"}
+    card = replace(address, target=json.dumps(reference))
+
+    await teams.adapter.deliver(NUDGE, card, Delivery.REPLACE)
+    (updated,) = teams.connector.updated
+    assert (updated["conversation"], updated["activity_id"]) == (PERSONAL_CHAT, "card-7")
+    assert "Two call-backs are due today" in texts(card_of(updated))
+    assert teams.connector.sent == []
