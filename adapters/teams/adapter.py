@@ -208,8 +208,8 @@ class TeamsAdapter:
     async def _on_message(self, activity: Activity, tenant: str) -> None:
         if not user_of(activity):
             return
-        stored = await self._remember(activity, tenant)
-        job = job_for(activity, tenant=tenant, manager=stored)
+        # The web tier only authenticates and queues: the worker notes the rep's chat.
+        job = job_for(activity, tenant=tenant, manager=False)
         assert self.enqueue is not None
         try:
             await self.enqueue(job.payload())
@@ -300,6 +300,7 @@ class TeamsAdapter:
                 "job_unreadable", extra={"field": str(error).rpartition(" - at ")[2].strip("`")}
             )
             return
+        job = await self._noted(job)
         request = Request(
             actor=job.actor(),
             text=job.text,
@@ -316,6 +317,19 @@ class TeamsAdapter:
             await self._point(thread, ANSWERED_PRIVATELY)
         elif personal is None:
             await self._point(thread, ADD_THE_APP)
+
+    async def _noted(self, job: TeamsJob) -> TeamsJob:
+        """Store the rep's personal chat (as on every message); the job with their role."""
+        assert self.chats is not None
+        reference = None
+        if job.personal:  # without the message's id: a proactive message starts anew
+            reference = {key: value for key, value in job.reference.items() if key != "activityId"}
+        try:
+            chat = await self.chats.remember(job.tenant, job.user_id, reference)
+        except Exception as error:  # the answer can still go: the job carries the chat
+            _log_failure("teams_chat_not_stored", job.tenant, job.user_id, error, logging.WARNING)
+            return job
+        return msgspec.structs.replace(job, manager=chat.manager)
 
     async def _answer(self, job: TeamsJob, request: Request, address: Address) -> bool:
         if job.text:
