@@ -142,7 +142,30 @@ def _bot_mentions(activity: Activity) -> list[str]:
     return found
 
 
-def job_for(activity: Activity, *, tenant: str, manager: bool) -> TeamsJob:
+# A conversation reference's fields (as botbuilder serializes one) and the activity's they come
+# from, so that a reference is read off the JSON instead of through msrest (about 75 us).
+REFERENCE_FIELDS = {"activityId": "id", "user": "from", "bot": "recipient",
+                    "conversation": "conversation", "channelId": "channelId",
+                    "locale": "locale", "serviceUrl": "serviceUrl"}  # fmt: skip
+
+
+def reference_of(document: dict[str, Any]) -> dict[str, Any]:
+    """The conversation reference of the activity `document` is the JSON of."""
+    return {field: document[key] for field, key in REFERENCE_FIELDS.items() if key in document}
+
+
+def job_for(
+    activity: Activity,
+    *,
+    tenant: str,
+    manager: bool,
+    document: dict[str, Any] | None = None,
+) -> TeamsJob:
+    reference = (
+        reference_of(document)
+        if document is not None
+        else serialized(TurnContext.get_conversation_reference(activity))
+    )
     return TeamsJob(
         tenant=tenant,
         user_id=user_of(activity),
@@ -150,7 +173,7 @@ def job_for(activity: Activity, *, tenant: str, manager: bool) -> TeamsJob:
         timezone=timezone_of(activity),
         manager=manager,
         text=command_text(activity),
-        reference=serialized(TurnContext.get_conversation_reference(activity)),
+        reference=reference,
         personal=is_personal(activity),
         activity_id=activity.id if isinstance(activity.id, str) else None,
         received_at=time.time(),

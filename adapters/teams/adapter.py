@@ -157,7 +157,7 @@ class TeamsAdapter:
 
     async def on_request(self, request: web.Request) -> web.StreamResponse:
         try:
-            activity, tenant = await self._admitted(request)
+            activity, document, tenant = await self._admitted(request)
         except Refused as refused:
             log.info(
                 "teams_request_refused",
@@ -165,7 +165,7 @@ class TeamsAdapter:
             )
             return web.Response(status=refused.status)
         try:
-            return await self._dispatch(activity, tenant)
+            return await self._dispatch(activity, document, tenant)
         except Exception as error:  # the store or the queue failed: Teams retries a 5xx
             log.error(
                 "teams_activity_failed",
@@ -177,12 +177,13 @@ class TeamsAdapter:
             )
             return web.Response(status=500)
 
-    async def _admitted(self, request: web.Request) -> tuple[Activity, str]:
-        """The activity and its tenant, once the token and the tenant pass; else Refused."""
+    async def _admitted(self, request: web.Request) -> tuple[Activity, dict[str, Any], str]:
+        """The activity (and the JSON it came as) and its tenant, once the token and the
+        tenant pass; else Refused."""
         header = request.headers.get("Authorization")
         if not header and not self.config.anonymous:
             raise Refused(401, "missing_header")
-        activity = await _read_activity(request)
+        activity, document = await _read_activity(request)
         assert self.authenticator is not None
         try:
             await self.authenticator.authenticate(activity, header or None)
@@ -191,12 +192,14 @@ class TeamsAdapter:
         tenant = tenant_of(activity)
         if not self.config.allows_tenant(tenant):
             raise Refused(403, "tenant_not_allowed")
-        return activity, tenant
+        return activity, document, tenant
 
-    async def _dispatch(self, activity: Activity, tenant: str) -> web.StreamResponse:
+    async def _dispatch(
+        self, activity: Activity, document: dict[str, Any], tenant: str
+    ) -> web.StreamResponse:
         kind = activity.type
         if kind == ActivityTypes.message:
-            await self._on_message(activity, tenant)
+            await self._on_message(activity, document, tenant)
         elif kind == ActivityTypes.invoke and activity.name == CARD_ACTION:
             return web.json_response(await self._on_card_action(activity, tenant))
         elif kind == ActivityTypes.installation_update:
@@ -205,11 +208,11 @@ class TeamsAdapter:
             await self._on_members_changed(activity, tenant)
         return web.Response(status=200)
 
-    async def _on_message(self, activity: Activity, tenant: str) -> None:
+    async def _on_message(self, activity: Activity, document: dict[str, Any], tenant: str) -> None:
         if not user_of(activity):
             return
         # The web tier only authenticates and queues: the worker notes the rep's chat.
-        job = job_for(activity, tenant=tenant, manager=False)
+        job = job_for(activity, tenant=tenant, manager=False, document=document)
         assert self.enqueue is not None
         try:
             await self.enqueue(job.payload())
@@ -536,7 +539,7 @@ def connector_error_code(error: BaseException) -> str | None:
     return f"HTTP {status}" if status is not None else None
 
 
-async def _read_activity(request: web.Request) -> Activity:
+async def _read_activity(request: web.Request) -> tuple[Activity, dict[str, Any]]:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise Refused(413, "too_large")
     try:
@@ -557,7 +560,7 @@ async def _read_activity(request: web.Request) -> Activity:
         raise Refused(400, "not_an_activity") from None
     if not isinstance(activity.type, str) or not activity.type:
         raise Refused(400, "no_type")
-    return activity
+    return activity, document
 
 
 def _action(activity: Activity) -> str:
