@@ -65,6 +65,22 @@ class Child:
         return "\n".join(f"    {line}" for line in text[-lines:])
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def run_floor(port: int, path: str, handle: Handler) -> None:
+    """A floor's web app: its one POST route, /healthz, and an end when the parent goes."""
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "alive"})
+
+    app = web.Application()
+    app.router.add_post(path, handle)
+    app.router.add_get("/healthz", healthz)
+    app.on_startup.append(exit_with_parent)
+    web.run_app(app, host=HOST, port=port, print=None)
+
+
 @contextlib.contextmanager
 def pinned(cpus: set[int] | None) -> Iterator[None]:
     """Children started inside inherit this CPU set; ours is put back afterwards."""

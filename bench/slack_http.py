@@ -102,6 +102,7 @@ from bench._http import (
     ms,
     percentile,
     placement,
+    run_floor,
     spawn,
     stop,
     wait_ready,
@@ -241,14 +242,7 @@ def serve_floor(port: int, api_url: str) -> None:
         response: web.StreamResponse = await to_aiohttp_response(bolt_response)
         return response
 
-    async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"status": "alive"})
-
-    app = web.Application()
-    app.router.add_post(EVENTS_PATH, events)
-    app.router.add_get("/healthz", healthz)
-    app.on_startup.append(exit_with_parent)
-    web.run_app(app, host=HOST, port=port, print=None)
+    run_floor(port, EVENTS_PATH, events)
 
 
 class Generator:

@@ -106,6 +106,7 @@ from bench._http import (
     median_run,
     ms,
     placement,
+    run_floor,
     spawn,
     stop,
     wait_ready,
@@ -345,14 +346,7 @@ def serve_floor(port: int, mode: str) -> None:
             return web.json_response(invoke.body, status=invoke.status)
         return web.Response(status=200)
 
-    async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"status": "alive"})
-
-    app = web.Application()
-    app.router.add_post(MESSAGES_PATH, messages)
-    app.router.add_get("/healthz", healthz)
-    app.on_startup.append(exit_with_parent)
-    web.run_app(app, host=HOST, port=port, print=None)
+    run_floor(port, MESSAGES_PATH, messages)
 
 
 # Tokens and activities
