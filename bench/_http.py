@@ -7,6 +7,7 @@ bench/slack_http.py and bench/teams_http.py each bring their own requests, fakes
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import gc
@@ -19,10 +20,10 @@ import statistics
 import subprocess
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import aiohttp
 import redis.asyncio
@@ -63,6 +64,21 @@ class Child:
         except OSError:
             return ""
         return "\n".join(f"    {line}" for line in text[-lines:])
+
+
+def run_timed(
+    bench: Callable[[argparse.Namespace], Coroutine[Any, Any, int]],
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+) -> int:
+    """Check the rate options every HTTP bench has, run `bench`, print how long it took; its
+    exit status."""
+    if args.rate <= 0 or args.max_rate < args.rate or args.step_factor <= 1 or args.repeats < 1:
+        parser.error("need 0 < --rate <= --max-rate, --step-factor > 1 and --repeats >= 1")
+    started = time.perf_counter()
+    code: int = asyncio.run(bench(args))
+    print(f"total {time.perf_counter() - started:.1f} s")
+    return code
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

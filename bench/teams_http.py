@@ -107,6 +107,7 @@ from bench._http import (
     ms,
     placement,
     run_floor,
+    run_timed,
     spawn,
     stop,
     wait_ready,
@@ -899,12 +900,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.role == "floor":
         serve_floor(args.port, args.floor)
         return 0
-    if args.rate <= 0 or args.max_rate < args.rate or args.step_factor <= 1 or args.repeats < 1:
-        parser.error("need 0 < --rate <= --max-rate, --step-factor > 1 and --repeats >= 1")
-    started = time.perf_counter()
-    code = asyncio.run(bench(args))
-    print(f"total {time.perf_counter() - started:.1f} s")
-    return code
+    return run_timed(bench, parser, args)
 
 
 if __name__ == "__main__":

@@ -183,7 +183,7 @@ def test_playbooks_names_the_sources_by_title_and_points_to_the_docs(
 ) -> None:
     assert main(["playbooks"]) == 0
     text = capsys.readouterr().out
-    assert "../shared" not in text
+    assert "shared/seeds" not in text  # the old path outside the repository
     assert "see docs/sources.md" in text
     for number, title in SEED_TITLES.items():
         assert f"  {number}  {title}" in text
