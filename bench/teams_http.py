@@ -286,38 +286,6 @@ def write_certificate(folder: Path) -> None:
 # The floor (a subprocess)
 
 
-@dataclass(frozen=True)
-class FloorSettings:
-    """What ConfigurationBotFrameworkAuthentication reads, from the environment the service
-    gets (the names botbuilder's samples use for their config)."""
-
-    APP_ID: str
-    APP_PASSWORD: str
-    APP_TYPE: str
-    APP_TENANTID: str
-    TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str
-    TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL: str
-    TO_BOT_FROM_CHANNEL_TOKEN_ISSUER: str
-    TO_CHANNEL_FROM_BOT_LOGIN_URL: str
-    TO_CHANNEL_FROM_BOT_OAUTH_SCOPE: str = "https://api.botframework.com"
-    OAUTH_URL: str = "https://api.botframework.com"
-    CALLER_ID: str | None = None
-
-    @classmethod
-    def from_env(cls) -> FloorSettings:
-        env = os.environ
-        return cls(
-            APP_ID=env["MICROSOFT_APP_ID"],
-            APP_PASSWORD=env["MICROSOFT_APP_PASSWORD"],
-            APP_TYPE=env["MICROSOFT_APP_TYPE"],
-            APP_TENANTID=env["MICROSOFT_APP_TENANT_ID"],
-            TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=env["MICROSOFT_OPENID_METADATA_URL"],
-            TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL=env["MICROSOFT_OPENID_METADATA_URL"],
-            TO_BOT_FROM_CHANNEL_TOKEN_ISSUER=env["MICROSOFT_TOKEN_ISSUER"],
-            TO_CHANNEL_FROM_BOT_LOGIN_URL=env["MICROSOFT_LOGIN_URL"],
-        )
-
-
 def serve_floor(port: int, mode: str) -> None:
     from botbuilder.core import ActivityHandler
     from botbuilder.integration.aiohttp import (
@@ -326,7 +294,12 @@ def serve_floor(port: int, mode: str) -> None:
     )
     from botbuilder.schema import Activity
 
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(FloorSettings.from_env()))
+    from adapters.teams.auth import bot_settings
+    from adapters.teams.config import TeamsConfig
+
+    # The very settings the service builds from the same environment: only the work differs.
+    settings = bot_settings(TeamsConfig.from_env())
+    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(settings))
     bot = ActivityHandler()  # every activity handler does nothing
 
     auth = adapter.bot_framework_authentication
