@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("voicemail_coach.adapters")
 
 ADAPTER_PLUGINS = "voicemail_coach.adapters"
-APOLOGY = "Sorry, something went wrong on my side and nothing was saved. Please try again."
+APOLOGY_HEADING = "Sorry, something went wrong on my side"
+APOLOGY_DETAIL = "Nothing was saved. Please try again."
+APOLOGY = f"{APOLOGY_HEADING} and {APOLOGY_DETAIL[0].lower()}{APOLOGY_DETAIL[1:]}"  # one line
 
 
 class Delivery(StrEnum):
@@ -105,8 +107,7 @@ def installed_adapters() -> list[Adapter]:
 
 
 def apology() -> Reply:
-    heading, rest = APOLOGY.split(" and ", 1)
-    return Reply(heading=heading, paragraphs=(rest[0].upper() + rest[1:],), tone=Tone.ERROR)
+    return Reply(heading=APOLOGY_HEADING, paragraphs=(APOLOGY_DETAIL,), tone=Tone.ERROR)
 
 
 async def answer(
