@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any, TextIO
+from weakref import WeakKeyDictionary
 
 from rich.console import Console
 from rich.table import Table
@@ -32,19 +33,24 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stop
 DISTRIBUTION = "voicemail-coach"
 
 
-_MANIFEST_PLATFORMS: dict[int, argparse._SubParsersAction[Any]] = {}  # by id(commands)
+# The platforms of each `manifest` parser; weak, so a parser that is gone takes its entry
+# along (an id() key could be reused by the next parser and hand it a dead one's).
+_MANIFEST_PLATFORMS: WeakKeyDictionary[argparse.ArgumentParser, argparse._SubParsersAction[Any]] = (
+    WeakKeyDictionary()
+)
 
 
 def manifest_platforms(
     commands: argparse._SubParsersAction[Any],
 ) -> argparse._SubParsersAction[Any]:
     """The `manifest <platform>` subcommands, made once however many adapters add to them."""
-    if id(commands) not in _MANIFEST_PLATFORMS:
+    manifest = commands.choices.get("manifest")
+    if manifest is None:
         manifest = commands.add_parser("manifest", help="print a chat platform's app manifest")
-        _MANIFEST_PLATFORMS[id(commands)] = manifest.add_subparsers(
+        _MANIFEST_PLATFORMS[manifest] = manifest.add_subparsers(
             title="platforms", metavar="PLATFORM"
         )
-    return _MANIFEST_PLATFORMS[id(commands)]
+    return _MANIFEST_PLATFORMS[manifest]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
