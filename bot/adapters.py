@@ -69,6 +69,11 @@ class AdapterStatus:
     why: str
 
 
+class RecipientGone(Exception):
+    """The platform says the recipient cannot be reached any more (the app was uninstalled,
+    the token revoked, the chat is gone or forbidden): a scheduled send skips them and counts."""
+
+
 class Adapter(Protocol):
     """One chat platform's adapter."""
 
@@ -87,11 +92,18 @@ class Adapter(Protocol):
         ...
 
     async def deliver(self, reply: Reply, address: Address, how: Delivery) -> None:
-        """Send `reply` to `address`; raises if the platform did not take it."""
+        """Send `reply` (and its image, if any) to `address`; raises if the platform did not
+        take it, RecipientGone if it never will. Pacing and the platform's rate limits
+        (429 Retry-After, 5xx with backoff) are the adapter's to honour."""
         ...
 
     async def direct_chat(self, tenant: str, user_id: str) -> Address | None:
         """The address of the rep's direct chat with the bot, or None if there is none yet."""
+        ...
+
+    async def was_delivered(self, address: Address, ref: str) -> bool:
+        """Whether a message sent with `Reply.ref == ref` already reached the direct chat at
+        `address`: asked after a crash mid-send. False when the platform cannot tell."""
         ...
 
     async def forget_rep(self, tenant: str, user_id: str) -> None:

@@ -14,6 +14,8 @@ from policy import Action, History, Prospect, Relationship, Rep, Settings, Windo
 from policy.settings import settings_from_mapping
 
 DEFAULT_TEAM = "default"
+DEFAULT_NUDGE = "08:00"  # a rep's nudge time, in their time zone ("off": no nudges)
+NUDGE_OFF = "off"
 RECENT_DIALS_KEPT = 3
 
 
@@ -48,6 +50,8 @@ class RepProfile:
     timezone: str | None = None
     role: Role = Role.REP
     team: str = DEFAULT_TEAM
+    nudge: str = DEFAULT_NUDGE  # "HH:MM" in the rep's time zone, or NUDGE_OFF
+    platform: str = ""  # the adapter the rep last used: where their nudges go
 
     def as_policy_rep(self) -> Rep:
         return Rep(
@@ -60,20 +64,62 @@ class RepProfile:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestCadence(StrEnum):
+    """Which digests a team's managers get: daily (business days, the previous business day),
+    weekly (Monday morning, the last 7 days), both, or none."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    BOTH = "both"
+    OFF = "off"
+
+    @property
+    def daily(self) -> bool:
+        return self in (DigestCadence.DAILY, DigestCadence.BOTH)
+
+    @property
+    def weekly(self) -> bool:
+        return self in (DigestCadence.WEEKLY, DigestCadence.BOTH)
+
+
+@dataclass(frozen=True, slots=True)
 class TeamConfig:
     tenant: str
     team: str = DEFAULT_TEAM
     playbook: str = "balanced"
     settings: Settings = field(default_factory=Settings)
+    managers: tuple[str, ...] = ()  # user ids of the managers who see it and get its digests
+    digest: DigestCadence = DigestCadence.WEEKLY
+    label: str = ""  # how the team is named to people ("Dana's team"); the id if empty
+
+    @property
+    def title(self) -> str:
+        return self.label or self.team
 
     def to_json(self) -> str:
-        return json.dumps({"playbook": self.playbook, "settings": self.settings.as_mapping()})
+        return json.dumps(
+            {
+                "playbook": self.playbook,
+                "settings": self.settings.as_mapping(),
+                "managers": list(self.managers),
+                "digest": self.digest.value,
+                "label": self.label,
+            }
+        )
 
     @classmethod
     def from_json(cls, tenant: str, team: str, text: str) -> TeamConfig:
         data = json.loads(text)
         raw = {k: v for k, v in data["settings"].items() if v is not None or k == "min_gap"}
-        return cls(tenant, team, data["playbook"], settings_from_mapping(raw))
+        return cls(
+            tenant,
+            team,
+            data["playbook"],
+            settings_from_mapping(raw),
+            managers=tuple(str(user) for user in data.get("managers", ())),
+            digest=DigestCadence(data.get("digest", DigestCadence.WEEKLY.value)),
+            label=str(data.get("label", "")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,3 +235,55 @@ def prospect_key(name: str, company: str) -> str:
 _ENCODER = msgspec.json.Encoder()
 _PROSPECT_DECODER = msgspec.json.Decoder(ProspectRecord)
 _CHECK_IN_DECODER = msgspec.json.Decoder(CheckIn)
+
+
+class SendKind(StrEnum):
+    """What the bot sends on its own."""
+
+    REP_NUDGE = "rep_nudge"
+    DAILY_DIGEST = "daily_digest"
+    WEEKLY_DIGEST = "weekly_digest"
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledSend:
+    """One recipient's next scheduled send of one kind: the schedule index holds one per
+    (tenant, user_id, kind), ordered by `due_at` (UTC), so finding who is due costs O(due)."""
+
+    tenant: str
+    user_id: str
+    kind: SendKind
+    due_at: datetime
+    adapter: str
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerKey:
+    """One send that must happen at most once: this recipient's `kind` for this local date."""
+
+    tenant: str
+    user_id: str
+    kind: SendKind
+    local_date: date
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind.value}:{self.local_date.isoformat()}"
+
+
+class Claim(StrEnum):
+    """The answer to claiming a ledger entry before sending."""
+
+    FRESH = "fresh"  # nobody has tried it: send
+    RECOVER = "recover"  # a holder's lease ran out mid-send: it may have arrived; check, then send
+    BUSY = "busy"  # another holder's lease is still running: leave it
+    DONE = "done"  # sent (or settled as empty, skipped or missed) already
+
+
+class SendOutcome(StrEnum):
+    """How a ledger entry was settled."""
+
+    SENT = "sent"
+    EMPTY = "empty"  # nothing was due: nothing sent
+    SKIPPED = "skipped"  # the recipient cannot be reached (uninstalled, chat gone)
+    MISSED = "missed"  # kept failing until the recipient's day ended

@@ -18,6 +18,7 @@ from policy.settings import SETTING_NAMES
 from policy.sources import titles_of
 
 CHECK_IN = "checkin"
+ASK = "ask"  # a button that asks for the full decision on a prospect; its value: the key
 CHECK_IN_BUTTONS: Sequence[tuple[str, Outcome]] = (
     ("Left it", Outcome.LEFT),
     ("Skipped", Outcome.SKIPPED),

@@ -84,6 +84,16 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
+class Image:
+    """A picture that goes with a reply (a digest's chart): PNG bytes, what it shows in words
+    (alt text, and the text a platform without images shows), and a file name for it."""
+
+    png: bytes
+    alt: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """A small document every adapter renders in its own format."""
 
@@ -96,3 +106,7 @@ class Reply:
     tone: Tone = Tone.INFO
     subject: str | None = None
     field_errors: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    image: Image | None = None
+    # A scheduled send's ledger key, which the adapter stores with the message where the
+    # platform allows, so that a retry after a crash can ask whether it already arrived.
+    ref: str | None = None

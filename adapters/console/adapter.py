@@ -56,5 +56,9 @@ class ConsoleAdapter:
     async def direct_chat(self, tenant: str, user_id: str) -> Address | None:
         return Address(ADAPTER, tenant, user_id)
 
+    async def was_delivered(self, address: Address, ref: str) -> bool:
+        """The terminal keeps no history to ask."""
+        return False
+
     async def forget_rep(self, tenant: str, user_id: str) -> None:
         """The terminal keeps nothing of its own."""

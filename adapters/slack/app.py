@@ -120,6 +120,9 @@ class SlackAdapter:
             raise RuntimeError("the Slack adapter is not mounted")
         await self._delivery.send(reply, address, how)
 
+    async def was_delivered(self, address: Address, ref: str) -> bool:
+        return False  # TODO(#10): ask the platform
+
     async def direct_chat(self, tenant: str, user_id: str) -> Address | None:
         """Slack opens a rep's direct message by user id: the tenant and the id are enough."""
         return Address(ADAPTER, tenant, user_id)

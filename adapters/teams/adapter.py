@@ -476,6 +476,9 @@ class TeamsAdapter:
         if self.chats is not None:
             await self.chats.forget(tenant, user_id)
 
+    async def was_delivered(self, address: Address, ref: str) -> bool:
+        return False  # TODO(#10): ask the platform
+
     async def direct_chat(self, tenant: str, user_id: str) -> Address | None:
         if self.chats is None:
             return None

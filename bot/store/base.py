@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
+from bot.records import (
+    CheckIn,
+    Claim,
+    LedgerKey,
+    ProspectRecord,
+    RepProfile,
+    ScheduledSend,
+    SendKind,
+    SendOutcome,
+    TeamConfig,
+)
 
 T = TypeVar("T")
 
@@ -24,6 +34,9 @@ class Change(Generic[T]):
 
 
 ProspectChange = Callable[[ProspectRecord | None], Change[T]]
+
+
+LEDGER_DAYS = 8  # a settled ledger entry outlives the week a weekly digest covers
 
 
 class Unread:
@@ -107,10 +120,63 @@ class Store(Protocol):
         """The team's outcomes with since <= at < until, oldest first."""
         ...
 
+    async def rep_check_ins(
+        self, tenant: str, rep_id: str, since: datetime, until: datetime
+    ) -> list[CheckIn]:
+        """The rep's outcomes with since <= at < until, oldest first (read by rep, not team)."""
+        ...
+
+    async def teams_managed_by(self, tenant: str, user_id: str) -> list[TeamConfig]:
+        """The teams whose managers include the user, by team id."""
+        ...
+
+    # The schedule index: each recipient's next send of each kind, by instant. Scheduling an
+    # existing (tenant, user_id, kind) replaces it; finding the due ones costs O(due).
+
+    async def schedule_send(self, send: ScheduledSend) -> None: ...
+
+    async def unschedule_send(self, tenant: str, user_id: str, kind: SendKind) -> None: ...
+
+    async def get_send(self, tenant: str, user_id: str, kind: SendKind) -> ScheduledSend | None: ...
+
+    async def due_sends(self, until: datetime, limit: int) -> list[ScheduledSend]:
+        """Every tenant's sends with due_at <= until, earliest first, at most `limit`."""
+        ...
+
+    async def move_send(self, send: ScheduledSend, due_at: datetime) -> bool:
+        """Move the send to `due_at` if it is still stored as `send` (same due_at): of two
+        schedulers that read it, exactly one moves it. True if this call moved it."""
+        ...
+
+    # The ledger: one entry per LedgerKey, claimed with a lease (wall-clock seconds) before
+    # sending and settled after; settled entries are kept LEDGER_DAYS, then expire.
+
+    async def claim_send(self, key: LedgerKey, owner: str, lease_seconds: float) -> Claim:
+        """FRESH or RECOVER: `owner` holds it for `lease_seconds`; BUSY or DONE: it does not."""
+        ...
+
+    async def renew_send(self, key: LedgerKey, owner: str, lease_seconds: float) -> bool:
+        """Extend `owner`'s lease; False if it no longer holds it."""
+        ...
+
+    async def release_send(self, key: LedgerKey, owner: str) -> None:
+        """Give the entry up unsettled (a failed attempt): the next claim is FRESH again."""
+        ...
+
+    async def settle_send(self, key: LedgerKey, owner: str, outcome: SendOutcome) -> bool:
+        """Record how it ended, if `owner` still holds it (True) or nobody does; settled
+        entries answer DONE to every later claim."""
+        ...
+
+    async def send_outcome(self, key: LedgerKey) -> SendOutcome | None:
+        """How the entry was settled, or None if it is not (yet)."""
+        ...
+
     async def forget_prospect(self, tenant: str, rep_id: str, key: str) -> bool: ...
 
     async def forget_rep(self, tenant: str, rep_id: str) -> None:
-        """Erase the rep's profile, prospects and check-ins (every index that names them)."""
+        """Erase the rep's profile, prospects and check-ins (every index that names them), their
+        scheduled sends and ledger entries, and their place among a team's managers."""
         ...
 
     async def export_rep(self, tenant: str, rep_id: str) -> dict[str, Any]: ...
@@ -179,4 +245,6 @@ def _rep_json(rep: RepProfile) -> dict[str, Any]:
         "timezone": rep.timezone,
         "role": rep.role.value,
         "team": rep.team,
+        "nudge": rep.nudge,
+        "platform": rep.platform,
     }
