@@ -20,6 +20,8 @@ MAX_TIMEZONE: Final = 64
 MAX_REGION: Final = 6
 """ISO 3166-2 at its longest: a country, `-` and three characters (`US-FL`, `FR-75C`)."""
 MAX_SETTING_VALUE: Final = 40
+MAX_ID: Final = 128
+"""A chat platform's id of a user, tenant or chat (Teams' 29: ids run to about 90)."""
 MAX_COMMAND: Final = 2000
 """The whole text after /voicemail: every field at its longest fits, a pasted page does not."""
 
