@@ -63,7 +63,6 @@ class RepProfile:
         )
 
 
-@dataclass(frozen=True, slots=True)
 class DigestCadence(StrEnum):
     """Which digests a team's managers get: daily (business days, the previous business day),
     weekly (Monday morning, the last 7 days), both, or none."""
