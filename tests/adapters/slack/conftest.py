@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import hashlib
 import hmac
 import json
@@ -12,7 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -26,151 +24,18 @@ from bot.config import Config
 from bot.logs import JsonFormatter
 from bot.server import SERVICES, Services, create_app
 from tests.conftest import delete_prefix
+from tests.fakes.slack_api import FakeSlack, serving_fake_slack
+
+__all__ = ["FakeSlack"]
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
 
 
-@dataclass
-class FakeSlack:
-    """Records every Web API call and every message posted to a response_url."""
-
-    url: str = ""
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    responses: list[dict[str, Any]] = field(default_factory=list)
-    admins: set[str] = field(default_factory=set)
-    fail_users_info: bool = False
-    fail_methods: set[str] = field(default_factory=set)
-    # OAuth: the app credentials oauth.v2.access accepts, the team it installs into, and the
-    # bot tokens it has issued (auth.test answers for their team).
-    client_id: str = "111.222"
-    client_secret: str = "test-client-secret"
-    install_team: str = "T9"
-    installed: dict[str, str] = field(default_factory=dict)
-
-    def response_url(self, name: str = "r") -> str:
-        return f"{self.url}/respond/{name}"
-
-    def methods(self) -> list[str]:
-        return [method for method, _ in self.calls]
-
-    def calls_to(self, method: str) -> list[dict[str, Any]]:
-        return [args for name, args in self.calls if name == method]
-
-    async def wait_for_calls(
-        self, method: str, count: int = 1, timeout: float = 5.0
-    ) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.calls_to(method)) < count and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        calls = self.calls_to(method)
-        assert len(calls) >= count, f"{len(calls)} calls to {method}, wanted {count}"
-        return calls
-
-    async def wait_for_responses(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.responses) < count and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        assert len(self.responses) >= count, f"{len(self.responses)} responses, wanted {count}"
-        return self.responses
-
-
-def _answer(fake: FakeSlack, method: str, args: dict[str, Any], auth: str = "") -> dict[str, Any]:
-    if method in fake.fail_methods:
-        return {"ok": False, "error": "channel_not_found"}
-    if method == "oauth.v2.access":
-        return _oauth_v2_access(fake, args, auth)
-    if method == "auth.test" and auth.removeprefix("Bearer ") in fake.installed:
-        team = fake.installed[auth.removeprefix("Bearer ")]
-        return {"ok": True, "team_id": team, "user_id": f"UBOT{team}", "bot_id": f"B{team}",
-                "team": "Acme Sales", "url": "https://acme-sales.slack.com/",
-                "is_enterprise_install": False}  # fmt: skip
-    if method == "apps.connections.open":  # Slack is out of reach in tests: Socket Mode fails
-        return {"ok": False, "error": "invalid_auth"}
-    if method == "auth.test":
-        return {"ok": True, "team_id": "T1", "user_id": "UBOT", "bot_id": "B1", "team": "t"}
-    if method == "users.info":
-        if fake.fail_users_info:
-            return {"ok": False, "error": "user_not_found"}
-        user = str(args.get("user"))
-        admin = user in fake.admins
-        return {
-            "ok": True,
-            "user": {
-                "id": user,
-                "name": "rita",
-                "real_name": "Rita Rep",
-                "tz": "America/New_York",
-                "is_admin": admin,
-                "is_owner": False,
-                "profile": {"real_name": "Rita Rep", "phone": "+1 555 010 0199"},
-            },
-        }
-    if method == "conversations.open":
-        return {"ok": True, "channel": {"id": "D1"}}
-    if method in ("chat.postMessage", "chat.postEphemeral"):
-        return {"ok": True, "channel": "D1", "ts": "1.000001"}
-    return {"ok": True}
-
-
-def _oauth_v2_access(fake: FakeSlack, args: dict[str, Any], auth: str) -> dict[str, Any]:
-    """A realistic oauth.v2.access answer for a bot-scope install (no user scopes)."""
-    expected = (
-        "Basic " + base64.b64encode(f"{fake.client_id}:{fake.client_secret}".encode()).decode()
-    )
-    if auth != expected:
-        return {"ok": False, "error": "invalid_client_id"}
-    if not str(args.get("code") or "").startswith("code-"):
-        return {"ok": False, "error": "invalid_code"}
-    team = fake.install_team
-    token = f"xoxb-{team}-{len(fake.installed) + 1}-installed"
-    fake.installed[token] = team
-    return {
-        "ok": True,
-        "app_id": "A1",
-        "authed_user": {"id": "U-installer"},
-        "scope": "commands,chat:write,im:write,users:read",
-        "token_type": "bot",
-        "access_token": token,
-        "bot_user_id": f"UBOT{team}",
-        "team": {"id": team, "name": "Acme Sales"},
-        "enterprise": None,
-        "is_enterprise_install": False,
-    }
-
-
-async def fake_slack_app(fake: FakeSlack) -> web.Application:
-    async def api(request: web.Request) -> web.Response:
-        method = request.match_info["method"]
-        args: dict[str, Any] = dict(request.query)
-        if request.content_type == "application/json":
-            args |= await request.json()
-        elif request.method == "POST":
-            args |= dict(await request.post())
-        fake.calls.append((method, args))
-        auth = request.headers.get("Authorization", "")
-        return web.json_response(_answer(fake, method, args, auth))
-
-    async def respond(request: web.Request) -> web.Response:
-        fake.responses.append(await request.json())
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_route("*", "/api/{method}", api)
-    app.router.add_post("/respond/{name}", respond)
-    return app
-
-
 @asynccontextmanager
 async def running_fake_slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    server = TestServer(await fake_slack_app(fake), host="127.0.0.1")
-    await server.start_server()
-    fake.url = str(server.make_url("")).rstrip("/")
-    try:
+    async with serving_fake_slack() as fake:
         yield fake
-    finally:
-        await server.close()
 
 
 @pytest.fixture

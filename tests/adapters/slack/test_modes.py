@@ -16,10 +16,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.slack.app import SlackAdapter
 from bot.adapters import AdapterStatus
-from bot.coach import Coach
 from bot.config import Config
-from bot.jobs import Jobs
-from bot.server import Services, create_app
+from bot.server import Tier, build_services, create_app
 from bot.store import SQLiteStore
 from tests.adapters.slack.conftest import SECRET, TOKEN, FakeSlack
 
@@ -40,7 +38,7 @@ async def _mounted(tmp_path: Path) -> tuple[AdapterStatus, set[str], web.Applica
     config = Config(db_path=str(tmp_path / "modes.db"))
     app = web.Application()
     try:
-        status = SlackAdapter().mount(app, Services(config, store, Coach(store), Jobs.open(config)))
+        status = SlackAdapter().mount(app, build_services(config, store, Tier.ALL, []))
     finally:
         await store.close()
     routes = {route.resource.canonical for route in app.router.routes() if route.resource}
