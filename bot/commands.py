@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from bot.records import Outcome
+from bot.records import NUDGE_OFF, DigestCadence, Outcome
 from policy import PLAYBOOKS, InvalidInput, Relationship
 from policy.inputs import parse_region, parse_timezone
 from policy.limits import (
     MAX_COMMAND,
     MAX_COMPANY,
     MAX_FOLLOWUP,
+    MAX_ID,
     MAX_NAME,
     MAX_NOTE,
     MAX_PHONE,
@@ -59,13 +60,23 @@ USAGE: Mapping[str, Usage] = MappingProxyType(
             "me phone +1 555 010 0100",
             "my profile, which scripts use",
         ),
+        "me nudge": Usage(
+            "me nudge <HH:MM>|off",
+            "me nudge 07:30",
+            "when my morning nudge comes, in my time zone (08:00 unless set), or none",
+        ),
         "team": Usage("team", "team", "managers: the team's numbers for the last 7 days"),
+        "team add": Usage(
+            "team add <rep> ... | team remove <rep> ... | team members",
+            "team add @sam @alex",
+            "managers: build your team; name reps with @mentions (user names in the terminal)",
+        ),
         "settings": Usage(
             "settings [playbook <name>|final-attempt <n>|recycle-days <n>|min-gap <n>|"
             "silence-days <n>|silence-dials <n>|early-window <HH:MM-HH:MM>|"
-            "late-window <HH:MM-HH:MM>|holidays-country <code>]",
+            "late-window <HH:MM-HH:MM>|holidays-country <code>|digest daily|weekly|both|off]",
             "settings playbook it-depends",
-            "managers: the team's playbook and numbers",
+            "managers: the team's playbook, numbers and digests",
         ),
         "forget": Usage(
             "forget <name> @ <company> | forget me [confirm]",
@@ -139,6 +150,31 @@ class ShowTeam:
 
 
 @dataclass(frozen=True, slots=True)
+class RepRef:
+    """A rep named in a team command: by a mention (`<@ID>` or `<@ID|display name>`, as the
+    Slack and Teams adapters pass them on) or, in the terminal, by user name."""
+
+    user_id: str
+    name: str = ""  # the display name a mention carried
+    mentioned: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AddToTeam:
+    reps: tuple[RepRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveFromTeam:
+    reps: tuple[RepRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ShowMembers:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeSettings:
     name: str | None = None
     value: str = ""
@@ -173,6 +209,9 @@ Command = (
     | ShowHistory
     | EditProfile
     | ShowTeam
+    | AddToTeam
+    | RemoveFromTeam
+    | ShowMembers
     | ChangeSettings
     | Forget
     | ForgetMe
@@ -194,7 +233,7 @@ OUTCOME_WORDS: Mapping[str, Outcome] = MappingProxyType(
 )
 PROFILE_FIELDS: Mapping[str, str] = MappingProxyType(
     {"name": "name", "company": "company", "phone": "phone", "pitch": "pitch",
-     "timezone": "timezone", "tz": "timezone"}
+     "timezone": "timezone", "tz": "timezone", "nudge": "nudge"}
 )  # fmt: skip
 PROFILE_LIMITS: Mapping[str, int] = MappingProxyType(
     {"name": MAX_NAME, "company": MAX_COMPANY, "phone": MAX_PHONE, "pitch": MAX_PITCH,
@@ -205,6 +244,7 @@ SETTING_WORDS: Mapping[str, str] = MappingProxyType(
         "playbook": "playbook",
         "holidays": "holidays_country",
         **{name.replace("_", "-"): name for name in SETTING_NAMES if name != "scripts"},
+        "digest": "digest",
     }
 )
 SETTING_EXAMPLES: Mapping[str, str] = MappingProxyType(
@@ -218,6 +258,7 @@ SETTING_EXAMPLES: Mapping[str, str] = MappingProxyType(
         "early_window": "settings early-window 07:30-08:30",
         "late_window": "settings late-window 17:00-18:00",
         "holidays_country": "settings holidays-country GB",
+        "digest": "settings digest daily",
     }
 )
 # Each word that starts a command, and the usage line its near misses are pointed to.
@@ -238,27 +279,56 @@ FACT_WORDS = frozenset(
 )  # fmt: skip
 
 _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
-_TOKEN = re.compile(r'"([^"]*)"|\'([^\']*)\'|(\S+)')
+_MENTION = r"<@[^<>|\s]+(?:\|[^<>]*)?>"
+# A mention, `@`, a quoted phrase, or a run of other characters up to a space, `@` or mention.
+_TOKEN = re.compile(
+    rf'(?P<mention>{_MENTION})|(?P<at>@)|"(?P<double>[^"]*)"|\'(?P<single>[^\']*)\''
+    rf"|(?P<bare>(?:(?!{_MENTION})[^\s@])+)"
+)
+MAX_REPS = 50
+"""Reps named in one `team add` or `team remove`."""
+_MENTION_PARTS = re.compile(r"<@(?P<id>[^<>|\s]+)(?:\|(?P<name>[^<>]*))?>")
+_REP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]*")
+_USER_NAME = re.compile(r"@?(?P<id>[A-Za-z0-9._-]+)")
+_NUDGE_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+NUDGE_ACCEPTED = "HH:MM on the 24-hour clock, 00:00 to 23:59 (07:30 or 7:30), or off"
+TEAM_WORDS = ("add", "remove", "members")
 
 
 @dataclass(frozen=True, slots=True)
 class Token:
     text: str
     quoted: bool
+    glued: bool = False  # no space between it and the token before (`@sam`, `Doe@Acme`)
 
     @property
     def word(self) -> str:
         return "" if self.quoted else self.text.casefold()
 
+    @property
+    def is_mention(self) -> bool:
+        return not self.quoted and self.text.startswith("<@") and self.text.endswith(">")
+
 
 def tokenize(text: str) -> list[Token]:
-    text = text.translate(_QUOTES).replace("@", " @ ")
-    tokens = []
-    for double, single, bare in _TOKEN.findall(text):
-        quoted = bare == ""
-        value = " ".join((double or single or bare).split())
+    """Words, quoted phrases, `@` on its own and mentions whole.
+
+    `@` is a token of its own wherever it stands (`Jane Doe@Acme`), and inside quotes it is
+    spaced the same way, as the names stored before mentions existed were.
+    """
+    tokens: list[Token] = []
+    end = 0
+    for match in _TOKEN.finditer(text.translate(_QUOTES)):
+        quoted = match["double"] is not None or match["single"] is not None
+        raw = match["double"] if match["double"] is not None else match["single"]
+        if raw is None:
+            raw = match[0]
+        elif "@" in raw:
+            raw = raw.replace("@", " @ ")
+        value = " ".join(raw.split())
         if value:
-            tokens.append(Token(value, quoted))
+            tokens.append(Token(value, quoted, glued=bool(tokens) and match.start() == end))
+        end = match.end()
     return tokens
 
 
@@ -316,8 +386,7 @@ def _parse_tokens(tokens: list[Token]) -> Command:
         _no_more("queue", rest)
         return ShowQueue()
     if head == "team":
-        _no_more("team", rest)
-        return ShowTeam()
+        return _team(rest)
     if head == "export":
         _no_more("export", rest)
         return Export()
@@ -348,6 +417,8 @@ def _suggestion(tokens: list[Token]) -> tuple[str, str] | None:
     first, rest = tokens[0].word, tokens[1:]
     for word in COMMAND_WORDS:
         if not _is_near_miss(first, word) or (word == "help" and rest):
+            continue
+        if word == "team" and _names_a_prospect(rest):  # `Tea Add Jo at Acme` is a person
             continue
         corrected = [Token(word, quoted=False), *rest]
         try:
@@ -392,7 +463,22 @@ def _damerau_levenshtein_is_one(typed: str, word: str) -> bool:
 
 
 def _line(tokens: list[Token]) -> str:
-    return " ".join(f'"{t.text}"' if t.quoted else t.text for t in tokens)
+    """The tokens as typed: glued ones stay glued, so the line reads back (`team add @sam`)."""
+    line = ""
+    for token in tokens:
+        text = f'"{token.text}"' if token.quoted else token.text
+        line += text if token.glued or not line else f" {text}"
+    return line
+
+
+def _names_a_prospect(tokens: list[Token]) -> bool:
+    """`at`, or an `@` standing between words (`Jo @ Acme`), not one that starts `@sam`."""
+    for i, token in enumerate(tokens):
+        if token.word == "at":
+            return True
+        if token.word == "@" and not (i + 1 < len(tokens) and tokens[i + 1].glued):
+            return True
+    return False
 
 
 def _has_at(tokens: list[Token]) -> bool:
@@ -407,9 +493,10 @@ def _forget_me(rest: list[Token]) -> ForgetMe:
     raise GrammarError("forget", _join(rest), "`forget me` takes only `confirm` after it")
 
 
-def _no_more(command: str, rest: list[Token]) -> None:
+def _no_more(command: str, rest: list[Token], what: str | None = None) -> None:
     if rest:
-        raise GrammarError(command, _join(rest), f"`{command}` takes nothing after it")
+        said = what or f"`{command}`"
+        raise GrammarError(command, _join(rest), f"{said} takes nothing after it")
 
 
 def _prospect(
@@ -551,9 +638,97 @@ def _log(tokens: list[Token]) -> LogOutcome:
 def _profile(tokens: list[Token]) -> EditProfile:
     if not tokens:
         return EditProfile()
+    if tokens[0].word == "nudge":
+        return EditProfile("nudge", _nudge_time(_join(tokens[1:])))
     name, value = _name_and_value("me", tokens, PROFILE_FIELDS, "profile field")
     _check_length("me", f"your {name}", value, PROFILE_LIMITS[name])
     return EditProfile(name, value)
+
+
+def _nudge_time(value: str) -> str:
+    """`07:30` (from 7:30 or 07:30) or `off`; a GrammarError saying what is accepted if not."""
+    if value.casefold() == NUDGE_OFF:
+        return NUDGE_OFF
+    clock = _NUDGE_TIME.fullmatch(value)
+    if clock and int(clock[1]) < 24 and int(clock[2]) < 60:
+        return f"{int(clock[1]):02d}:{clock[2]}"
+    if not value:
+        raise GrammarError("me nudge", "nudge", f"give a time: {NUDGE_ACCEPTED}")
+    raise GrammarError("me nudge", _preview(value), f"not a nudge time; give {NUDGE_ACCEPTED}")
+
+
+def _team(rest: list[Token]) -> Command:
+    if not rest:
+        return ShowTeam()
+    word, reps = rest[0].word, rest[1:]
+    if word == "members":
+        _no_more("team add", reps, "`team members`")
+        return ShowMembers()
+    if word in ("add", "remove"):
+        refs = _rep_refs(word, reps)
+        return AddToTeam(refs) if word == "add" else RemoveFromTeam(refs)
+    raise GrammarError(
+        "team add",
+        _preview(_join(rest)),
+        "`team` takes nothing after it, or add, remove or members",
+    )
+
+
+def _rep_refs(word: str, tokens: list[Token]) -> tuple[RepRef, ...]:
+    """The reps named after `team add|remove`: mentions and user names, commas allowed,
+    each once, at least one and at most MAX_REPS."""
+    refs: dict[str, RepRef] = {}
+    for piece in _rep_pieces(tokens):
+        ref = _rep_ref(piece)
+        refs.setdefault(ref.user_id, ref)
+    if not refs:
+        raise GrammarError(
+            "team add", word, f"name at least one rep after {word}, like team {word} @sam"
+        )
+    if len(refs) > MAX_REPS:
+        raise GrammarError(
+            "team add",
+            _preview(_join(tokens)),
+            f"names {len(refs)} reps; at most {MAX_REPS} at a time",
+        )
+    return tuple(refs.values())
+
+
+def _rep_pieces(tokens: list[Token]) -> list[str]:
+    """Each mention whole; the other words as typed (glued tokens rejoined), split at commas."""
+    pieces: list[str] = []
+    word = ""
+    for token in tokens:
+        if token.is_mention:
+            pieces += [*word.split(","), token.text]
+            word = ""
+        elif token.glued:
+            word += token.text
+        else:
+            pieces += word.split(",")
+            word = token.text
+    pieces += word.split(",")
+    return [piece for piece in pieces if piece]
+
+
+def _rep_ref(piece: str) -> RepRef:
+    mention = _MENTION_PARTS.fullmatch(piece)
+    if mention:
+        user_id, name = mention["id"], " ".join((mention["name"] or "").split())
+        _check_length("team add", "the rep's id", user_id, MAX_ID)
+        _check_length("team add", "the rep's name", name, MAX_NAME)
+        if _REP_ID.fullmatch(user_id):
+            return RepRef(user_id, name)
+    user = _USER_NAME.fullmatch(piece)
+    if user and not mention:
+        _check_length("team add", "the user name", user["id"], MAX_ID)
+        return RepRef(user["id"], mentioned=False)
+    raise GrammarError(
+        "team add",
+        _preview(piece),
+        "not a rep; name each with an @mention (in the terminal: a user name of letters, "
+        "digits, . _ or -)",
+    )
 
 
 def _settings(tokens: list[Token]) -> ChangeSettings:
@@ -563,7 +738,10 @@ def _settings(tokens: list[Token]) -> ChangeSettings:
     _check_length("settings", f"the value of {tokens[0].text}", value, MAX_SETTING_VALUE)
     if name == "playbook" and value.casefold() not in PLAYBOOKS:
         raise GrammarError("settings", value, f"not a playbook; one of {', '.join(PLAYBOOKS)}")
-    return ChangeSettings(name, value.casefold() if name == "playbook" else value)
+    cadences = [cadence.value for cadence in DigestCadence]
+    if name == "digest" and value.casefold() not in cadences:
+        raise GrammarError("settings", value, f"not a digest setting; one of {', '.join(cadences)}")
+    return ChangeSettings(name, value.casefold() if name in ("playbook", "digest") else value)
 
 
 def _name_and_value(

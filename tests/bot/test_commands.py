@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from bot.coach import Coach
 from bot.commands import (
+    MAX_REPS,
     USAGE,
+    AddToTeam,
     AskDecision,
     ChangeSettings,
     Command,
@@ -25,10 +27,14 @@ from bot.commands import (
     Help,
     LogOutcome,
     ProspectRef,
+    RemoveFromTeam,
+    RepRef,
     ShowHistory,
+    ShowMembers,
     ShowQueue,
     ShowTeam,
     parse,
+    tokenize,
 )
 from bot.records import Outcome
 from bot.store import SQLiteStore
@@ -38,6 +44,7 @@ from policy.limits import (
     MAX_COMMAND,
     MAX_COMPANY,
     MAX_FOLLOWUP,
+    MAX_ID,
     MAX_NAME,
     MAX_NOTE,
     MAX_PHONE,
@@ -356,6 +363,93 @@ def test_team() -> None:
     assert parse("TEAM") == ShowTeam()
 
 
+@pytest.mark.parametrize(
+    ("text", "nudge"),
+    [("me nudge 07:30", "07:30"), ("me nudge 7:30", "07:30"), ("ME NUDGE 23:59", "23:59"),
+     ("me nudge 0:00", "00:00"), ("me nudge off", "off"), ("me nudge OFF", "off")],
+)  # fmt: skip
+def test_me_nudge_takes_a_24_hour_time_or_off(text: str, nudge: str) -> None:
+    assert parse(text) == EditProfile("nudge", nudge)
+
+
+def test_team_members() -> None:
+    assert parse("team members") == ShowMembers()
+
+
+SAM_REF = RepRef("sam", mentioned=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "reps"),
+    [
+        ("team add sam", (SAM_REF,)),
+        ("team add @sam", (SAM_REF,)),
+        ("team add sam, alex.kim", (SAM_REF, RepRef("alex.kim", mentioned=False))),
+        ("team add sam,alex_k @lee-2", (SAM_REF, RepRef("alex_k", mentioned=False),
+                                        RepRef("lee-2", mentioned=False))),
+        ("team add <@U0123ABC>", (RepRef("U0123ABC"),)),
+        ("team add <@U0123ABC|Dana Smith>", (RepRef("U0123ABC", "Dana Smith"),)),
+        ("team add <@U1|Smith, Dana>,<@U2>", (RepRef("U1", "Smith, Dana"), RepRef("U2"))),
+        ("team add <@29:1aB-_x|Lee>", (RepRef("29:1aB-_x", "Lee"),)),
+        ("team add <@U1> sam <@U1> sam", (RepRef("U1"), SAM_REF)),  # each once
+        ('team add "sam"', (SAM_REF,)),
+    ],
+)  # fmt: skip
+def test_team_add_names_reps_by_mention_or_user_name(text: str, reps: tuple[RepRef, ...]) -> None:
+    assert parse(text) == AddToTeam(reps)
+    assert parse(text.replace("add", "remove", 1)) == RemoveFromTeam(reps)
+
+
+def test_a_mention_is_one_token_and_leaves_other_lines_as_they_were() -> None:
+    assert [t.text for t in tokenize("team add <@U1|Dana  Smith>x")] == [
+        "team", "add", "<@U1|Dana Smith>", "x",
+    ]  # fmt: skip
+    # `@` splits words as it always did, quoted or not; an unclosed `<@` is plain text.
+    assert [t.text for t in tokenize('Jane Doe@Acme "a@b" x<@ y')] == [
+        "Jane", "Doe", "@", "Acme", "a @ b", "x<", "@", "y",
+    ]  # fmt: skip
+
+
+def test_team_add_takes_at_most_the_limit_of_reps() -> None:
+    parse("team add " + " ".join(f"rep{i}" for i in range(MAX_REPS)))
+    error = grammar_error("team add " + " ".join(f"rep{i}" for i in range(MAX_REPS + 1)))
+    assert error.problem == f"names {MAX_REPS + 1} reps; at most {MAX_REPS} at a time"
+    assert error.usage == USAGE["team add"]
+
+
+@pytest.mark.parametrize("text", [f"team add <@{'U' * 129}>", f"team add {'u' * 129}"])
+def test_a_rep_id_longer_than_the_limit_is_refused(text: str) -> None:
+    error = grammar_error(text)
+    assert error.problem.endswith(f"is 129 characters long; at most {MAX_ID}")
+    assert len(error.part) <= 30
+
+
+def test_a_mentions_display_name_is_bounded() -> None:
+    error = grammar_error(f"team add <@U1|{'D' * (MAX_NAME + 1)}>")
+    assert error.problem.startswith("the rep's name is 101 characters long")
+
+
+@pytest.mark.parametrize(
+    ("text", "corrected"),
+    [("tema add @sam", "team add @sam"), ("taem members", "team members"),
+     ("tem remove <@U1>", "team remove <@U1>")],
+)  # fmt: skip
+def test_a_near_miss_of_team_suggests_the_line_as_typed(text: str, corrected: str) -> None:
+    error = grammar_error(text)
+    assert error.problem == f"did you mean `{corrected}`?"
+    parse(corrected)
+
+
+@pytest.mark.parametrize("text", ["Tea Add Jo at Acme", "Tea Add Jo @ Acme", "Tam Lin @ Acme"])
+def test_a_name_like_team_add_with_a_company_is_still_a_decision(text: str) -> None:
+    assert isinstance(parse(text), AskDecision)
+
+
+def test_settings_digest_takes_each_cadence() -> None:
+    for word in ("daily", "weekly", "both", "off", "WEEKLY"):
+        assert parse(f"settings digest {word}") == ChangeSettings("digest", word.casefold())
+
+
 def test_settings_without_a_name_shows_them() -> None:
     assert parse("settings") == ChangeSettings()
 
@@ -407,7 +501,9 @@ def test_help_and_empty_text(text: str) -> None:
         ("queue", ShowQueue),
         ("history", ShowHistory),
         ("me", EditProfile),
+        ("me nudge", EditProfile),
         ("team", ShowTeam),
+        ("team add", AddToTeam),
         ("settings", ChangeSettings),
         ("forget", Forget),
         ("export", Export),
@@ -420,7 +516,8 @@ def test_every_usage_example_parses_as_its_own_command(command: str, kind: type)
 
 def test_usage_covers_every_command() -> None:
     assert set(USAGE) == {
-        "decide", "log", "queue", "history", "me", "team", "settings", "forget", "export", "help",
+        "decide", "log", "queue", "history", "me", "me nudge", "team", "team add", "settings",
+        "forget", "export", "help",
     }  # fmt: skip
 
 
@@ -461,7 +558,20 @@ def test_usage_covers_every_command() -> None:
         ("settings playbook always-leave", "settings", "always-leave", "not a playbook"),
         ("queue now please", "queue", "now please", "takes nothing"),
         ("today Acme", "queue", "Acme", "takes nothing"),
-        ("team all of it", "team", "all of it", "takes nothing"),
+        ("team all of it", "team add", "all of it", "add, remove or members"),
+        ("team add", "team add", "add", "at least one rep"),
+        ("team remove , ,", "team add", "remove", "at least one rep"),
+        ("team members please", "team add", "please", "takes nothing"),
+        ("team add sam@corp", "team add", "sam@corp", "not a rep"),
+        ("team add @", "team add", "@", "not a rep"),
+        ("team add <@U1 x>", "team add", "<@U1", "not a rep"),
+        ("team add <!here>", "team add", "<!here>", "not a rep"),
+        ("team add <@U1;drop>", "team add", "<@U1;drop>", "not a rep"),
+        ("me nudge 25:00", "me nudge", "25:00", "00:00 to 23:59"),
+        ("me nudge 7:60", "me nudge", "7:60", "HH:MM on the 24-hour clock"),
+        ("me nudge 7am", "me nudge", "7am", "or off"),
+        ("me nudge", "me nudge", "nudge", "give a time"),
+        ("settings digest monthly", "settings", "monthly", "daily, weekly, both, off"),
         ("export csv", "export", "csv", "takes nothing"),
     ],
 )
@@ -514,7 +624,8 @@ WORDS = st.sampled_from(
         "settings", "history", "forget", "queue", "team", "export", "help", "referred", "by",
         "new", "in", "role", "expecting", "reply", "tz", "region", "proposal", "demo", "known",
         "stranger", "client", "left", "vm", "playbook", "final-attempt", "phone", "Jane", "Acme",
-        "America/Chicago", "US-FL", "\n", "\t", " ",
+        "America/Chicago", "US-FL", "\n", "\t", " ", "add", "remove", "members", "nudge",
+        "digest", "<@U1>", "<@U2|Dana Lee>", "<@", ",", "07:30", "off",
     ]
 )  # fmt: skip
 QUOTES = st.sampled_from([('"', '"'), ("'", "'"), ("\u201c", "\u201d"), ("\u2018", "\u2019")])
@@ -522,7 +633,9 @@ QUOTED = st.builds(lambda q, w: f"{q[0]}{w}{q[1]}", QUOTES, st.one_of(WORDS, st.
 PIECE = st.one_of(WORDS, QUOTED, st.text(max_size=5))
 COMMAND_LIKE = st.builds(
     lambda head, name, at, company, tail: " ".join([head, *name, at, company, *tail]),
-    st.sampled_from(["", "log", "history", "forget", "me", "settings", "queue", "LOG"]),
+    st.sampled_from(
+        ["", "log", "history", "forget", "me", "settings", "queue", "LOG", "team add", "me nudge"]
+    ),
     st.lists(PIECE, max_size=3),
     st.sampled_from(["@", "at", "", "@@"]),
     st.one_of(QUOTED, WORDS, st.text(max_size=6)),
