@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -15,6 +15,7 @@ from bot import replies
 from bot.checkins import apply_check_in
 from bot.commands import (
     SETTING_EXAMPLES,
+    AddToTeam,
     AskDecision,
     ChangeSettings,
     Command,
@@ -27,7 +28,10 @@ from bot.commands import (
     Help,
     LogOutcome,
     ProspectRef,
+    RemoveFromTeam,
+    RepRef,
     ShowHistory,
+    ShowMembers,
     ShowQueue,
     ShowTeam,
     parse,
@@ -35,8 +39,10 @@ from bot.commands import (
 from bot.digests import count
 from bot.forms import FormErrors, parse_decision_form
 from bot.records import (
+    DEFAULT_TEAM,
     Advice,
     CheckIn,
+    DigestCadence,
     Outcome,
     ProspectRecord,
     RepProfile,
@@ -44,10 +50,11 @@ from bot.records import (
     prospect_key,
 )
 from bot.store import Store
-from bot.store.base import Change
-from bot.types import Actor, Reply, Request
+from bot.store.base import Change, RepChange
+from bot.types import Actor, Platform, Reply, Request
 from policy import Decision, InvalidInput, decide
 from policy.inputs import parse_phone, parse_timezone
+from policy.limits import MAX_COMPANY, MAX_NAME
 
 log = logging.getLogger("voicemail_coach.coach")
 
@@ -62,15 +69,30 @@ def utc_now() -> datetime:
 
 # Erases what one adapter keeps about a rep (tenant, user id), when the rep asks to be forgotten.
 Eraser = Callable[[str, str], Awaitable[None]]
+# Told (tenant, user id) when something that decides when that user's scheduled sends fall due
+# has changed: their profile's nudge time, time zone, team, platform or role (or it was
+# created), or their team's digest cadence, holidays or managers.
+ScheduleChange = Callable[[str, str], Awaitable[None]]
+# The profile fields that decide when, and through which adapter, a user's sends go.
+SCHEDULE_FIELDS = ("timezone", "nudge", "team", "platform", "role")
+# The team settings that decide when its digests and its reps' nudges go.
+SCHEDULE_SETTINGS = frozenset({"digest", "holidays_country"})
+# A prospect key is `name@company`, casefolded, and casefolding can make a letter three.
+MAX_PROSPECT_KEY = 3 * (MAX_NAME + MAX_COMPANY) + 1
 
 
 class Coach:
     def __init__(
-        self, store: Store, clock: Clock = utc_now, erasers: Sequence[Eraser] = ()
+        self,
+        store: Store,
+        clock: Clock = utc_now,
+        erasers: Sequence[Eraser] = (),
+        on_schedule_change: ScheduleChange | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.erasers = tuple(erasers)
+        self.on_schedule_change = on_schedule_change
 
     async def handle(self, request: Request) -> Reply:
         if request.button is not None:
@@ -132,6 +154,12 @@ class Coach:
                 return await self.edit_profile(actor, command)
             case ShowTeam():
                 return await self.team(actor)
+            case AddToTeam():
+                return await self.add_to_team(actor, command.reps)
+            case RemoveFromTeam():
+                return await self.remove_from_team(actor, command.reps)
+            case ShowMembers():
+                return await self.members(actor)
             case ChangeSettings():
                 return await self.change_settings(actor, command)
             case Forget():
@@ -151,8 +179,41 @@ class Coach:
 
     async def _saved_profile(self, actor: Actor) -> RepProfile:
         """The profile as `profile` gives it, stored when the platform added something."""
-        return await self.store.change_rep(
+        return await self._change_rep(
             actor.tenant, actor.user_id, lambda stored: _merged_profile(actor, stored)
+        )
+
+    async def _change_rep(self, tenant: str, user_id: str, change: RepChange) -> RepProfile:
+        """store.change_rep, telling the schedule when the change moves the user's sends."""
+        before: list[RepProfile | None] = [None]
+
+        def noting_before(stored: RepProfile | None) -> RepProfile:
+            before[0] = stored  # the last run's: the one written
+            return change(stored)
+
+        after = await self.store.change_rep(tenant, user_id, noting_before)
+        if _moves_schedule(before[0], after):
+            await self._schedule_changed(tenant, (user_id,))
+        return after
+
+    async def _schedule_changed(self, tenant: str, users: Iterable[str]) -> None:
+        """Tell the scheduler, once per user. The change is already stored: a hook that fails
+        is logged and the reply still says what was saved."""
+        if self.on_schedule_change is None:
+            return
+        for user_id in dict.fromkeys(users):
+            try:
+                await self.on_schedule_change(tenant, user_id)
+            except Exception as error:  # the change is stored: say so, log the failure
+                log.warning(
+                    "schedule_change_failed",
+                    extra={"tenant": tenant, "error": type(error).__name__},
+                )
+
+    async def _team_schedule_changed(self, team: TeamConfig) -> None:
+        members = await self.store.reps_in_team(team.tenant, team.team)
+        await self._schedule_changed(
+            team.tenant, (*team.managers, *(rep.user_id for rep in members))
         )
 
     async def ask(self, actor: Actor, who: ProspectRef, facts: Facts) -> Reply:
@@ -196,6 +257,8 @@ class Coach:
 
     async def _press(self, request: Request) -> Reply:
         assert request.button is not None
+        if request.button.action_id == replies.ASK:
+            return await self._ask_button(request.actor, request.button.value)
         parsed = replies.parse_check_in_value(request.button.value)
         if request.button.action_id != replies.CHECK_IN or parsed is None:
             return replies.error_reply("Unknown button", "That button is not one I know.")
@@ -203,6 +266,20 @@ class Coach:
         actor = request.actor
         once_key = f"{actor.user_id}:{key}:{advice_at}" if advice_at else request.idempotency_key
         return await self._check_in(actor, key, outcome, "", once_key or uuid.uuid4().hex)
+
+    async def _ask_button(self, actor: Actor, key: str) -> Reply:
+        """A nudge's button: the full decision on one of the rep's prospects, as `ask` gives
+        it, with no new facts."""
+        if not _is_prospect_key(key):
+            log.info("button_refused", extra={"tenant": actor.tenant, "action": replies.ASK})
+            return replies.error_reply("Unknown button", "That button names no prospect I know.")
+        record = await self.store.get_prospect(actor.tenant, actor.user_id, key)
+        if record is None:
+            return replies.error_reply(
+                "Prospect not found",
+                "I have no such prospect of yours; it may have been forgotten.",
+            )
+        return await self.ask(actor, ProspectRef(record.name, record.company), Facts())
 
     async def _check_in(
         self,
@@ -309,7 +386,7 @@ class Coach:
                 example=f"me {command.field} ...",
             )
         changes: dict[str, Any] = {command.field: value}
-        rep = await self.store.change_rep(
+        rep = await self._change_rep(
             actor.tenant,
             actor.user_id,
             lambda stored: replace(_merged_profile(actor, stored), **changes),
@@ -317,19 +394,139 @@ class Coach:
         return replies.profile_reply(rep, changed=command.field)
 
     async def team(self, actor: Actor) -> Reply:
+        """The digest of the last 7 days, of each team the manager manages, else of the
+        tenant's default team (everyone not on a team)."""
         if not actor.role.sees_team:
             return _managers_only("team")
-        rep = await self.profile(actor)
+        teams = await self.store.teams_managed_by(actor.tenant, actor.user_id)
+        shown = teams or [await self.store.get_team(actor.tenant, DEFAULT_TEAM)]
         until = self.clock()
+        first = shown[0]
         check_ins = await self.store.team_check_ins(
-            actor.tenant, rep.team, until - timedelta(days=DIGEST_DAYS), until
+            actor.tenant, first.team, until - timedelta(days=DIGEST_DAYS), until
         )
-        reps = await self.store.reps_in_team(actor.tenant, rep.team)
-        return replies.team_reply(count(check_ins), len(reps), DIGEST_DAYS)
+        reps = await self.store.reps_in_team(actor.tenant, first.team)
+        return replies.team_reply(
+            count(check_ins), len(reps), DIGEST_DAYS, team=first, others=shown[1:]
+        )
+
+    async def add_to_team(self, actor: Actor, reps: Sequence[RepRef]) -> Reply:
+        """Put each rep on the manager's own team (id: the manager's user id), moving them
+        off any other; the manager becomes one of its managers. A manager may add themselves:
+        one who also dials is counted and nudged like the reps."""
+        refused = _refused_reps(actor, reps, "add")
+        if refused is not None:
+            return refused
+        manager = await self._saved_profile(actor)
+        team = await self._own_team(actor, manager)
+        moves = await asyncio.gather(*(self._move(actor.tenant, ref, team.team) for ref in reps))
+        titles = await self._titles(actor.tenant, {old for _, old in moves} - {team.team})
+        added = [name for name, old in moves if old != team.team]
+        moved = [
+            (name, title)
+            for name, old in moves
+            if old is not None and (title := titles.get(old)) is not None
+        ]
+        already = [name for name, old in moves if old == team.team]
+        log.info(
+            "team_changed",
+            extra={"tenant": actor.tenant, "added": len(added), "already": len(already)},
+        )
+        return replies.team_added_reply(team, added, moved, already)
+
+    async def _own_team(self, actor: Actor, manager: RepProfile) -> TeamConfig:
+        """The manager's own team with them among its managers, made if it is new: it starts
+        with the tenant's default team's playbook, settings and digest."""
+        template = await self.store.get_team(actor.tenant, DEFAULT_TEAM)
+        label = f"{manager.name}'s team" if manager.name else ""
+        added: list[bool] = [False]
+
+        def with_manager(stored: TeamConfig) -> TeamConfig:
+            team = stored
+            if not stored.managers:  # never set up by `team add`: a new team
+                team = replace(
+                    stored,
+                    playbook=template.playbook,
+                    settings=template.settings,
+                    digest=template.digest,
+                )
+            added[0] = actor.user_id not in team.managers
+            managers = team.managers if not added[0] else (*team.managers, actor.user_id)
+            return replace(team, managers=managers, label=team.label or label)
+
+        team = await self.store.change_team(actor.tenant, actor.user_id, with_manager)
+        if added[0]:
+            await self._team_schedule_changed(team)
+        return team
+
+    async def _move(self, tenant: str, ref: RepRef, team: str) -> tuple[str, str | None]:
+        """Put the rep on `team` (making their profile if there is none): their name as the
+        manager knows it, and the team they were on (None: they had no profile)."""
+        was: list[str | None] = [None]
+
+        def onto_team(stored: RepProfile | None) -> RepProfile:
+            was[0] = None if stored is None else stored.team
+            return replace(stored or RepProfile(tenant, ref.user_id), team=team)
+
+        rep = await self._change_rep(tenant, ref.user_id, onto_team)
+        return rep.name or ref.name or ref.user_id, was[0]
+
+    async def _titles(self, tenant: str, teams: Iterable[str | None]) -> dict[str, str | None]:
+        """How each team is named to people; None for the default team (no team at all)."""
+        ids = [team for team in teams if team is not None and team != DEFAULT_TEAM]
+        configs = await asyncio.gather(*(self.store.get_team(tenant, team) for team in ids))
+        return {DEFAULT_TEAM: None} | {config.team: config.title for config in configs}
+
+    async def remove_from_team(self, actor: Actor, reps: Sequence[RepRef]) -> Reply:
+        """Move reps on a team the manager manages back to the default team; others are
+        left as they are."""
+        refused = _refused_reps(actor, reps, "remove")
+        if refused is not None:
+            return refused
+        managed = await self.store.teams_managed_by(actor.tenant, actor.user_id)
+        mine = {team.team for team in managed}
+        results = await asyncio.gather(*(self._remove(actor.tenant, ref, mine) for ref in reps))
+        removed = [name for name, done in results if done]
+        not_on = [name for name, done in results if not done]
+        log.info("team_changed", extra={"tenant": actor.tenant, "removed": len(removed)})
+        return replies.team_removed_reply(removed, not_on)
+
+    async def _remove(self, tenant: str, ref: RepRef, teams: set[str]) -> tuple[str, bool]:
+        def off_team(stored: RepProfile | None) -> RepProfile:
+            if stored is None or stored.team not in teams:
+                raise _NotOnTeam
+            return replace(stored, team=DEFAULT_TEAM)
+
+        try:
+            rep = await self._change_rep(tenant, ref.user_id, off_team)
+        except _NotOnTeam:
+            return ref.name or ref.user_id, False
+        return rep.name or ref.name or ref.user_id, True
+
+    async def members(self, actor: Actor) -> Reply:
+        if not actor.role.sees_team:
+            return _managers_only("team members")
+        teams = await self.store.teams_managed_by(actor.tenant, actor.user_id)
+        if not teams:
+            return replies.no_team_reply()
+        reps = await asyncio.gather(
+            *(self.store.reps_in_team(actor.tenant, team.team) for team in teams)
+        )
+        return replies.members_reply(list(zip(teams, reps, strict=True)))
+
+    async def _settings_team(self, actor: Actor) -> TeamConfig:
+        """The team whose settings the actor sees and (a manager) changes: a manager's own team
+        if they have one, else another they manage, else the team they are on."""
+        if actor.role.sees_team:
+            managed = await self.store.teams_managed_by(actor.tenant, actor.user_id)
+            own = [team for team in managed if team.team == actor.user_id]
+            if own or managed:
+                return (own or managed)[0]
+        rep = await self.profile(actor)
+        return await self.store.get_team(actor.tenant, rep.team)
 
     async def change_settings(self, actor: Actor, command: ChangeSettings) -> Reply:
-        rep = await self.profile(actor)
-        team = await self.store.get_team(actor.tenant, rep.team)
+        team = await self._settings_team(actor)
         if command.name is None:
             return replies.settings_reply(team)
         if not actor.role.sees_team:
@@ -337,13 +534,15 @@ class Coach:
         name, value = command.name, command.value
         try:
             team = await self.store.change_team(
-                actor.tenant, rep.team, lambda stored: _with_setting(stored, name, value)
+                actor.tenant, team.team, lambda stored: _with_setting(stored, name, value)
             )
         except InvalidInput as error:
             return replies.error_reply(
                 "Setting not saved", error.problem, example=SETTING_EXAMPLES[command.name]
             )
         log.info("settings_changed", extra={"tenant": actor.tenant, "setting": command.name})
+        if name in SCHEDULE_SETTINGS:
+            await self._team_schedule_changed(team)
         return replies.settings_reply(team, changed=command.name)
 
     async def forget(self, actor: Actor, who: ProspectRef) -> Reply:
@@ -367,6 +566,41 @@ class _ProspectGone(Exception):
     """A check-in's prospect is not stored (forgotten since its buttons were sent)."""
 
 
+class _NotOnTeam(Exception):
+    """`team remove` named a rep who is on none of the manager's teams: nothing is written."""
+
+
+def _refused_reps(actor: Actor, reps: Sequence[RepRef], word: str) -> Reply | None:
+    """Managers only; and in Slack and Teams reps are named by mention, since a typed name
+    is no user id there."""
+    if not actor.role.sees_team:
+        return _managers_only(f"team {word}")
+    typed = [ref.user_id for ref in reps if not ref.mentioned]
+    if typed and actor.platform is not Platform.CONSOLE:
+        return replies.error_reply(
+            "Name reps with @mentions",
+            f"“{typed[0]}” is not a mention. Type @ and pick each rep from the list.",
+            example=f"team {word} @Sam Lee",
+        )
+    return None
+
+
+def _moves_schedule(before: RepProfile | None, after: RepProfile) -> bool:
+    """The profile is new, or a field that decides when its sends go has changed."""
+    return before is None or any(
+        getattr(before, name) != getattr(after, name) for name in SCHEDULE_FIELDS
+    )
+
+
+def _is_prospect_key(key: str) -> bool:
+    """A key as prospect_key makes it (`name@company`, folded), of a bounded length: a
+    button's value is typed by nobody, so anything else is refused, not looked up."""
+    if not key or len(key) > MAX_PROSPECT_KEY or not key.isprintable():
+        return False
+    name, at, company = key.partition("@")
+    return bool(at and name and company) and prospect_key(name, company) == key
+
+
 def _new_prospect(actor: Actor, who: ProspectRef) -> ProspectRecord:
     key = prospect_key(who.name, who.company)
     return ProspectRecord(actor.tenant, actor.user_id, key, who.name, who.company)
@@ -381,6 +615,7 @@ def _merged_profile(actor: Actor, stored: RepProfile | None) -> RepProfile:
         timezone=rep.timezone or actor.timezone,
         phone=rep.phone or actor.phone or "",
         role=actor.role,
+        platform=actor.platform.value,
     )
 
 
@@ -388,6 +623,8 @@ def _with_setting(team: TeamConfig, name: str, value: str) -> TeamConfig:
     """The team with one setting changed; InvalidInput if the value is not accepted."""
     if name == "playbook":
         return replace(team, playbook=value)
+    if name == "digest":
+        return replace(team, digest=DigestCadence(value))
     return replace(team, settings=team.settings.changed(name, value))
 
 

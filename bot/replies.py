@@ -10,7 +10,16 @@ from typing import Any
 
 from bot.commands import SETTING_EXAMPLES, USAGE, GrammarError
 from bot.digests import Numbers, percent
-from bot.records import CheckIn, Outcome, ProspectRecord, RepProfile, TeamConfig
+from bot.records import (
+    DEFAULT_TEAM,
+    NUDGE_OFF,
+    CheckIn,
+    DigestCadence,
+    Outcome,
+    ProspectRecord,
+    RepProfile,
+    TeamConfig,
+)
 from bot.types import Button, Fact, Reply, ScriptBlock, Tone
 from policy import Action, Decision, Reason, Relationship, Window
 from policy.playbooks import PLAYBOOKS
@@ -400,18 +409,37 @@ def profile_reply(rep: RepProfile, changed: str | None = None) -> Reply:
         ("Phone", rep.phone),
         ("Pitch", rep.pitch),
         ("Time zone", rep.timezone or "(not set: times are in UTC)"),
+        ("Morning nudge", nudge_text(rep.nudge)),
         ("Role", rep.role.value),
     )
+    advice = _profile_advice(script_gaps(rep))
+    if changed == "nudge":
+        advice = (_nudge_advice(rep.nudge),)
     return Reply(
         heading="Your profile" if changed is None else f"Saved your {_field_words(changed)}",
         facts=tuple(Fact(label, value or "(not set)") for label, value in shown),
-        paragraphs=_profile_advice(script_gaps(rep)),
+        paragraphs=advice,
         tone=Tone.INFO if changed is None else Tone.DONE,
     )
 
 
+def nudge_text(nudge: str) -> str:
+    if nudge == NUDGE_OFF:
+        return "off"
+    return f"{nudge} your time, on business days with something due"
+
+
+def _nudge_advice(nudge: str) -> str:
+    if nudge == NUDGE_OFF:
+        return "No more morning nudges. Turn them back on with /voicemail me nudge 08:00"
+    return (
+        f"Each business morning at {nudge} your time I'll send what is due, "
+        "when something is. Stop them with /voicemail me nudge off"
+    )
+
+
 def _field_words(field: str) -> str:
-    return "time zone" if field == "timezone" else field
+    return {"timezone": "time zone", "nudge": "nudge time"}.get(field, field)
 
 
 def _profile_advice(gaps: Sequence[str]) -> tuple[str, ...]:
@@ -425,9 +453,14 @@ def _profile_advice(gaps: Sequence[str]) -> tuple[str, ...]:
 
 def settings_reply(team: TeamConfig, changed: str | None = None) -> Reply:
     """Every setting with the value in force, each under the name `settings <name>` takes."""
+    heading = "Team settings" if changed is None else f"Saved: {changed.replace('_', '-')}"
     return Reply(
-        heading="Team settings" if changed is None else f"Saved: {changed.replace('_', '-')}",
-        facts=(Fact("playbook", team.playbook), *_setting_facts(team)),
+        heading=heading if team.team == DEFAULT_TEAM else f"{heading} · {team.title}",
+        facts=(
+            Fact("playbook", team.playbook),
+            *_setting_facts(team),
+            Fact("digest", DIGEST_WORDS[team.digest]),
+        ),
         paragraphs=(
             f"Managers change one with /voicemail settings <name> <value>, "
             f"for example /voicemail {SETTING_EXAMPLES['min_gap']}",
@@ -454,11 +487,101 @@ def _setting_facts(team: TeamConfig) -> list[Fact]:
     return facts
 
 
-def team_reply(numbers: Numbers, reps: int, days: int) -> Reply:
+DIGEST_WORDS: Mapping[DigestCadence, str] = MappingProxyType(
+    {
+        DigestCadence.DAILY: "daily: each business morning, the business day before",
+        DigestCadence.WEEKLY: "weekly: Monday mornings, the last 7 days",
+        DigestCadence.BOTH: "daily and weekly: each business morning, and the week on Mondays",
+        DigestCadence.OFF: "off: no digests are sent",
+    }
+)
+
+
+def team_reply(
+    numbers: Numbers,
+    reps: int,
+    days: int,
+    *,
+    team: TeamConfig | None = None,
+    others: Sequence[TeamConfig] = (),
+) -> Reply:
+    """The numbers of one team; `others`: the other teams the manager manages, named."""
+    named = team is not None and team.team != DEFAULT_TEAM
+    paragraphs = [f"No check-ins in the last {days} days."] if numbers == Numbers() else []
+    if others:
+        paragraphs.append(f"You also manage {_and_list([other.title for other in others])}.")
     return Reply(
-        heading=f"Team digest: last {days} days, {_count(reps, 'rep')}",
+        heading=(f"{team.title}: " if named and team else "Team digest: ")
+        + f"last {days} days, {_count(reps, 'rep')}",
         facts=numbers_facts(numbers),
-        paragraphs=(f"No check-ins in the last {days} days.",) if numbers == Numbers() else (),
+        paragraphs=tuple(paragraphs),
+    )
+
+
+def team_added_reply(
+    team: TeamConfig,
+    added: Sequence[str],
+    moved: Sequence[tuple[str, str]],
+    already: Sequence[str],
+) -> Reply:
+    """What `team add` did: who joined, who came from another manager's team, who was there."""
+    paragraphs = []
+    if added:
+        paragraphs.append(f"Added: {', '.join(added)}.")
+    paragraphs += [f"{name}: moved from {title}." for name, title in moved]
+    if already:
+        paragraphs.append(f"Already on {team.title}: {', '.join(already)}.")
+    paragraphs.append(
+        "Their numbers count in your digests from now on. See the team with /voicemail team members"
+    )
+    return Reply(
+        heading=f"{team.title}: {_count(len(added), 'rep')} added",
+        paragraphs=tuple(paragraphs),
+        tone=Tone.DONE,
+    )
+
+
+def team_removed_reply(removed: Sequence[str], not_on: Sequence[str]) -> Reply:
+    paragraphs = []
+    if removed:
+        paragraphs.append(f"Removed: {', '.join(removed)}. They are on no team now.")
+    if not_on:
+        paragraphs.append(f"Not on your team, so left as they are: {', '.join(not_on)}.")
+    return Reply(
+        heading=f"{_count(len(removed), 'rep')} removed from your team",
+        paragraphs=tuple(paragraphs),
+        tone=Tone.DONE if removed else Tone.INFO,
+    )
+
+
+def no_team_reply() -> Reply:
+    return Reply(
+        heading="You have no team yet",
+        paragraphs=(
+            "Until you add reps, /voicemail team shows everyone not on a team.",
+            f"Add reps with /voicemail {USAGE['team add'].example}",
+        ),
+    )
+
+
+def members_reply(teams: Sequence[tuple[TeamConfig, Sequence[RepProfile]]]) -> Reply:
+    """Each team the manager manages: its reps by name (or id), and when its digest comes."""
+    paragraphs = []
+    facts = []
+    for team, reps in teams:
+        names = sorted((rep.name or rep.user_id for rep in reps), key=str.casefold)
+        listed = "\n".join(f"• {name}" for name in names) if names else "no reps yet"
+        paragraphs.append(f"{team.title}, {_count(len(names), 'rep')}:\n{listed}")
+        facts.append(Fact(f"Digest of {team.title}", DIGEST_WORDS[team.digest]))
+    paragraphs.append(
+        "Change it with /voicemail team add <rep> or team remove <rep>; "
+        "the digest with /voicemail settings digest daily|weekly|both|off"
+    )
+    first = teams[0][0]
+    return Reply(
+        heading=first.title if len(teams) == 1 else "Your teams",
+        paragraphs=tuple(paragraphs),
+        facts=tuple(facts),
     )
 
 

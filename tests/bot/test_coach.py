@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,8 +13,8 @@ import pytest
 
 from bot.coach import Coach
 from bot.commands import USAGE
-from bot.records import DEFAULT_TEAM, Outcome, ProspectRecord, prospect_key
-from bot.replies import queue_reply
+from bot.records import DEFAULT_TEAM, DigestCadence, Outcome, ProspectRecord, prospect_key
+from bot.replies import ASK, queue_reply
 from bot.store import Store
 from bot.types import Actor, ButtonPress, Platform, Reply, Request, Role, Tone
 
@@ -29,6 +30,8 @@ SAM = Actor(Platform.SLACK, "T1", "U1", "Sam Lee", "America/New_York", role=Role
 ALEX = Actor(Platform.SLACK, "T1", "U2", "Alex Kim", "America/New_York", role=Role.REP)
 SAM_ELSEWHERE = Actor(Platform.SLACK, "T2", "U1", "Sam Other", "America/New_York", role=Role.REP)
 MORGAN = Actor(Platform.SLACK, "T1", "M1", "Morgan Reyes", "America/New_York", role=Role.MANAGER)
+DANA = Actor(Platform.SLACK, "T1", "M2", "Dana Cruz", "America/Chicago", role=Role.MANAGER)
+CASEY = Actor(Platform.SLACK, "T1", "U3", "Casey Wu", "America/New_York", role=Role.REP)
 
 
 class Clock:
@@ -48,6 +51,17 @@ class Bot:
     clock: Clock
     coach: Coach
     keys: int = 0
+    # (tenant, user id) of each schedule change the coach announced, in order
+    schedule_changes: list[tuple[str, str]] = field(default_factory=list)
+
+    async def note_schedule_change(self, tenant: str, user_id: str) -> None:
+        self.schedule_changes.append((tenant, user_id))
+
+    def rescheduled(self) -> set[str]:
+        """The users whose schedule changed since the last call."""
+        users = {user for _, user in self.schedule_changes}
+        self.schedule_changes.clear()
+        return users
 
     async def say(self, actor: Actor, text: str, key: str | None = None) -> Reply:
         return await self.coach.handle(Request(actor, text=text, idempotency_key=key))
@@ -85,8 +99,10 @@ async def bot(store: Store) -> Bot:
     """The coach on each store in turn (tests/conftest.py), with a clock the test moves."""
     clock = Clock(MONDAY)
     bot = Bot(store, clock, Coach(store, clock=clock))
+    bot.coach.on_schedule_change = bot.note_schedule_change
     for line in (f"me phone {PHONE}", "me company Northwind"):
         assert (await bot.say(SAM, line)).tone is Tone.DONE
+    bot.rescheduled()
     return bot
 
 
@@ -588,3 +604,262 @@ async def test_a_prospect_abroad_gets_default_hours_not_a_us_law(bot: Bot) -> No
     toronto = await bot.say(SAM, "Tim Roy @ Maple tz America/Toronto")
     # Canada's calling hours start at 09:00, so the early window moves from 08:00 to 09:00.
     assert fact(toronto, "Call back") == "Tue 24 Nov, 09:00-10:00 your time"
+
+
+# --- teams of reps ------------------------------------------------------------------------
+
+
+async def test_a_manager_adds_reps_to_their_own_team(bot: Bot) -> None:
+    await bot.say(ALEX, "queue")  # Alex has no stored profile: team add makes one
+    added = await bot.say(MORGAN, "team add <@U1|sam> , <@U2>")
+    assert added.tone is Tone.DONE
+    assert added.heading == "Morgan Reyes's team: 2 reps added"
+    assert "Added: Sam Lee, U2." in added.paragraphs
+    for rep in ("U1", "U2"):
+        profile = await bot.store.get_rep("T1", rep)
+        assert profile is not None
+        assert profile.team == "M1"
+    assert (await bot.store.get_rep("T1", "U1")) is not None
+    team = await bot.store.get_team("T1", "M1")
+    assert team.managers == ("M1",)
+    assert team.title == "Morgan Reyes's team"
+    assert [t.team for t in await bot.store.teams_managed_by("T1", "M1")] == ["M1"]
+    # Sam's profile otherwise kept: the phone his scripts speak is still his.
+    assert fact(await bot.say(SAM, "me"), "Phone") == PHONE
+
+    members = await bot.say(MORGAN, "team members")
+    assert members.heading == "Morgan Reyes's team"
+    assert "Morgan Reyes's team, 2 reps:\n• Sam Lee\n• U2" in members.paragraphs
+    assert fact(members, "Digest of Morgan Reyes's team").startswith("weekly")
+
+    again = await bot.say(MORGAN, "team add <@U1>")
+    assert again.heading == "Morgan Reyes's team: 0 reps added"
+    assert "Already on Morgan Reyes's team: Sam Lee." in again.paragraphs
+
+
+async def test_team_add_tells_the_schedule_about_each_rep_and_the_manager(bot: Bot) -> None:
+    await bot.say(MORGAN, "team add <@U1> <@U2>")
+    assert bot.schedule_changes and {t for t, _ in bot.schedule_changes} == {"T1"}
+    assert bot.rescheduled() == {"M1", "U1", "U2"}
+    await bot.say(MORGAN, "team add <@U1>")  # nothing moved: nobody's sends change
+    assert bot.rescheduled() == set()
+    await bot.say(MORGAN, "team remove <@U2>")
+    assert bot.rescheduled() == {"U2"}
+
+
+async def test_adding_a_rep_of_another_manager_moves_them_and_says_so(bot: Bot) -> None:
+    await bot.say(MORGAN, "team add <@U1> <@U2>")
+    moved = await bot.say(DANA, "team add <@U1|sam>")
+    assert "Sam Lee: moved from Morgan Reyes's team." in moved.paragraphs
+    sam = await bot.store.get_rep("T1", "U1")
+    assert sam is not None and sam.team == "M2"
+    morgans = await bot.say(MORGAN, "team members")
+    assert "Morgan Reyes's team, 1 rep:\n• U2" in morgans.paragraphs
+    danas = await bot.say(DANA, "team members")
+    assert "Dana Cruz's team, 1 rep:\n• Sam Lee" in danas.paragraphs
+
+
+async def test_a_manager_sees_only_their_own_teams_numbers(bot: Bot) -> None:
+    await bot.say(MORGAN, "team add <@U1>")
+    await bot.say(DANA, "team add <@U2> <@U3>")
+    await bot.say(SAM, "log Jane Doe @ Acme left")
+    await bot.say(ALEX, "log Cy Poe @ Hooli left")
+    await bot.say(ALEX, "log Di Low @ Vandelay live")
+    await bot.say(CASEY, "log Ed Moe @ Pied Piper no-answer")
+    await bot.say(SAM_ELSEWHERE, "log Hal Ito @ Elsewhere left")
+    bot.clock.advance(minutes=5)
+
+    morgans = await bot.say(MORGAN, "team")
+    assert "Morgan Reyes's team" in morgans.heading
+    assert "1 rep" in morgans.heading
+    assert fact(morgans, "Dials") == "1"
+    assert fact(morgans, "Voicemails").startswith("1")
+    danas = await bot.say(DANA, "team")
+    assert "Dana Cruz's team" in danas.heading
+    assert fact(danas, "Dials") == "3"
+    assert fact(danas, "Connects") == "1"
+    assert fact(danas, "Voicemails").startswith("1")
+
+
+async def test_team_remove_moves_only_the_managers_reps_back_to_no_team(bot: Bot) -> None:
+    await bot.say(MORGAN, "team add <@U1>")
+    await bot.say(DANA, "team add <@U2>")
+    removed = await bot.say(MORGAN, "team remove <@U1> <@U2> <@U9>")
+    assert removed.heading == "1 rep removed from your team"
+    assert "Removed: Sam Lee. They are on no team now." in removed.paragraphs
+    assert "Not on your team, so left as they are: U2, U9." in removed.paragraphs
+    sam, alex = await bot.store.get_rep("T1", "U1"), await bot.store.get_rep("T1", "U2")
+    assert sam is not None and sam.team == DEFAULT_TEAM
+    assert alex is not None and alex.team == "M2"
+    assert await bot.store.get_rep("T1", "U9") is None  # no profile made for a stranger
+
+
+@pytest.mark.parametrize(
+    "text", ["team add <@U2>", "team remove <@U1>", "team members", "team add <@U1> <@U2>"]
+)
+async def test_a_rep_may_not_build_a_team(bot: Bot, text: str) -> None:
+    reply = await bot.say(SAM, text)
+    assert reply.heading == "Managers only"
+    assert reply.tone is Tone.ERROR
+    alex = await bot.store.get_rep("T1", "U2")
+    assert alex is None or alex.team == DEFAULT_TEAM
+    assert await bot.store.teams_managed_by("T1", "U1") == []
+
+
+async def test_in_slack_reps_are_named_by_mention_in_the_terminal_by_user_name(bot: Bot) -> None:
+    refused = await bot.say(MORGAN, "team add sam")
+    assert refused.heading == "Name reps with @mentions"
+    assert refused.tone is Tone.ERROR
+    assert await bot.store.get_rep("T1", "sam") is None
+    lead = Actor(Platform.CONSOLE, "T1", "lead", "", role=Role.MANAGER)
+    added = await bot.say(lead, "team add @sam alex")
+    assert added.heading == "lead: 2 reps added"  # no name: the team goes by its id
+    sam = await bot.store.get_rep("T1", "sam")
+    assert sam is not None and sam.team == "lead"
+
+
+async def test_a_manager_with_no_team_is_told_how_to_make_one(bot: Bot) -> None:
+    reply = await bot.say(MORGAN, "team members")
+    assert reply.heading == "You have no team yet"
+    assert "/voicemail team add @sam @alex" in text_of(reply)
+
+
+async def test_a_new_team_starts_with_the_default_teams_settings(bot: Bot) -> None:
+    await bot.say(MORGAN, "settings playbook live-only")
+    await bot.say(MORGAN, "team add <@U1>")
+    team = await bot.store.get_team("T1", "M1")
+    assert team.playbook == "live-only"
+    # From now on Morgan's settings are his team's: the default team keeps its own.
+    await bot.say(MORGAN, "settings final-attempt 4")
+    assert (await bot.store.get_team("T1", "M1")).settings.final_attempt == 4
+    assert (await bot.store.get_team("T1", DEFAULT_TEAM)).settings.final_attempt == 5
+    shown = await bot.say(SAM, "settings")
+    assert shown.heading == "Team settings · Morgan Reyes's team"
+    assert fact(shown, "final-attempt") == "4"
+    assert fact(await bot.say(ALEX, "settings"), "final-attempt") == "5"
+
+
+async def test_settings_digest_sets_the_managers_team_cadence(bot: Bot) -> None:
+    await bot.say(MORGAN, "team add <@U1> <@U2>")
+    bot.rescheduled()
+    saved = await bot.say(MORGAN, "settings digest both")
+    assert saved.heading == "Saved: digest · Morgan Reyes's team"
+    assert fact(saved, "digest").startswith("daily and weekly")
+    assert (await bot.store.get_team("T1", "M1")).digest is DigestCadence.BOTH
+    assert (await bot.store.get_team("T1", DEFAULT_TEAM)).digest is DigestCadence.WEEKLY
+    assert bot.rescheduled() == {"M1", "U1", "U2"}
+    await bot.say(MORGAN, "settings holidays-country GB")
+    assert bot.rescheduled() == {"M1", "U1", "U2"}
+    await bot.say(MORGAN, "settings playbook selective")  # when sends go: unchanged
+    assert bot.rescheduled() == set()
+    members = await bot.say(MORGAN, "team members")
+    assert fact(members, "Digest of Morgan Reyes's team").startswith("daily and weekly")
+    assert (await bot.say(SAM, "settings digest off")).heading == "Managers only"
+
+
+# --- the nudge time and the schedule ------------------------------------------------------
+
+
+async def test_me_nudge_sets_the_time_and_the_schedule_hears_of_it(bot: Bot) -> None:
+    assert fact(await bot.say(SAM, "me"), "Morning nudge").startswith("08:00 your time")
+    saved = await bot.say(SAM, "me nudge 7:30")
+    assert saved.heading == "Saved your nudge time"
+    assert fact(saved, "Morning nudge").startswith("07:30 your time")
+    rep = await bot.store.get_rep("T1", "U1")
+    assert rep is not None and rep.nudge == "07:30"
+    assert bot.rescheduled() == {"U1"}
+    await bot.say(SAM, "me nudge 07:30")  # the same time again: nothing to move
+    assert bot.rescheduled() == set()
+    off = await bot.say(SAM, "me nudge off")
+    assert fact(off, "Morning nudge") == "off"
+    assert "/voicemail me nudge 08:00" in text_of(off)
+    assert bot.rescheduled() == {"U1"}
+
+
+async def test_a_bad_nudge_time_says_what_is_accepted_and_stores_nothing(bot: Bot) -> None:
+    reply = await bot.say(SAM, "me nudge 25:00")
+    assert reply.tone is Tone.ERROR
+    assert "00:00 to 23:59" in reply.paragraphs[0]
+    assert "Example: /voicemail me nudge 07:30" in reply.paragraphs
+    rep = await bot.store.get_rep("T1", "U1")
+    assert rep is not None and rep.nudge == "08:00"
+    assert bot.rescheduled() == set()
+
+
+async def test_the_schedule_hears_of_a_new_profile_a_zone_and_the_platform(bot: Bot) -> None:
+    await bot.say(ALEX, "Jane Doe @ Acme")  # Alex's first ask stores his profile
+    assert bot.rescheduled() == {"U2"}
+    alex = await bot.store.get_rep("T1", "U2")
+    assert alex is not None and alex.platform == "slack"
+    await bot.say(ALEX, "Bob Roe @ Initech")  # nothing changed
+    assert bot.rescheduled() == set()
+    await bot.say(ALEX, "me timezone Europe/Paris")
+    assert bot.rescheduled() == {"U2"}
+    await bot.say(ALEX, "me pitch we help")  # not about when
+    assert bot.rescheduled() == set()
+    on_teams = Actor(Platform.TEAMS, "T1", "U2", "Alex Kim", role=Role.REP)
+    await bot.say(on_teams, "Jane Doe @ Acme")
+    assert bot.rescheduled() == {"U2"}
+    alex = await bot.store.get_rep("T1", "U2")
+    assert alex is not None and alex.platform == "teams"
+
+
+async def test_a_failing_schedule_hook_is_logged_and_the_change_kept(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(tenant: str, user_id: str) -> None:
+        raise ConnectionError("redis went away")
+
+    bot.coach.on_schedule_change = broken
+    with caplog.at_level(logging.WARNING, logger="voicemail_coach.coach"):
+        saved = await bot.say(SAM, "me nudge 09:15")
+    assert saved.heading == "Saved your nudge time"
+    rep = await bot.store.get_rep("T1", "U1")
+    assert rep is not None and rep.nudge == "09:15"
+    [record] = [r for r in caplog.records if r.getMessage() == "schedule_change_failed"]
+    assert record.__dict__["error"] == "ConnectionError"
+    assert "redis went away" not in caplog.text
+
+
+# --- the ask button of a nudge ------------------------------------------------------------
+
+
+async def press_ask(bot: Bot, actor: Actor, value: str) -> Reply:
+    return await bot.coach.handle(Request(actor, button=ButtonPress(ASK, value)))
+
+
+async def test_the_ask_button_gives_the_full_decision(bot: Bot) -> None:
+    first = await bot.say(SAM, "Jane Doe @ Acme known tz America/New_York")
+    await bot.press(SAM, first, "Skipped")
+    bot.clock.now = await bot.next_call()
+    asked = await press_ask(bot, SAM, JANE_KEY)
+    assert asked.heading == f"Hang up: no message · {JANE}"
+    assert fact(asked, "Attempt") == "2 of this cycle"
+    assert asked.buttons  # check in from here as from any decision
+    record = await bot.store.get_prospect("T1", "U1", JANE_KEY)
+    assert record is not None and record.last_advice is not None
+    assert record.last_advice.at == bot.clock.now
+    assert record.relationship.value == "known"  # no facts added or lost
+
+
+@pytest.mark.parametrize(
+    ("actor", "value", "heading"),
+    [
+        (SAM, prospect_key("Nobody", "Nowhere"), "Prospect not found"),
+        (ALEX, JANE_KEY, "Prospect not found"),  # another rep's prospect
+        (SAM_ELSEWHERE, JANE_KEY, "Prospect not found"),  # another tenant's
+        (SAM, "", "Unknown button"),
+        (SAM, "Jane Doe@Acme", "Unknown button"),  # not as prospect_key makes it
+        (SAM, "jane doe", "Unknown button"),
+        (SAM, "jane\x00doe@acme", "Unknown button"),
+        (SAM, "j" * 1000 + "@acme", "Unknown button"),
+    ],
+)
+async def test_an_ask_button_for_no_prospect_of_the_rep_is_refused(
+    bot: Bot, actor: Actor, value: str, heading: str
+) -> None:
+    await bot.say(SAM, JANE)
+    reply = await press_ask(bot, actor, value)
+    assert reply.heading == heading
+    assert reply.tone is Tone.ERROR
+    assert await bot.store.get_prospect(actor.tenant, actor.user_id, value) is None

@@ -232,6 +232,7 @@ def test_settings_show_every_setting_with_its_value() -> None:
         "late-window": "16:30-18:00",
         "holidays-country": "US",
         "scripts": "built in",
+        "digest": "weekly: Monday mornings, the last 7 days",
     }
 
 
