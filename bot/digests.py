@@ -355,7 +355,6 @@ def digest_reply(digest: Digest, image: Image | None) -> Reply:
         facts=_total_facts(digest.total),
         paragraphs=tuple(paragraphs),
         image=image,
-        subject=digest.team.title,
     )
 
 
@@ -364,12 +363,19 @@ def _days(digest: Digest) -> str:
     return "day" if days == 1 else f"{days} days"
 
 
+def _number(value: float | None) -> str:
+    """A count as an integer, a fraction with at most two decimals: "12", "1.5"."""
+    if value is None:
+        return "n/a"
+    return str(int(value)) if value == int(value) else f"{value:.2f}".rstrip("0")
+
+
 def _signed(delta: float | None, unit: str = "") -> str:
     if delta is None:
         return ""
     if delta == 0:
         return " (same)"
-    return f" ({'+' if delta > 0 else '-'}{abs(delta):g}{unit})"
+    return f" ({'+' if delta > 0 else '-'}{_number(abs(delta))}{unit})"
 
 
 _BY_KEY = {metric.key: metric for metric in METRICS}
@@ -378,7 +384,7 @@ _BY_KEY = {metric.key: metric for metric in METRICS}
 def _part(line: Line, key: str) -> str:
     """A count with its change: "12 (+3)"."""
     metric = _BY_KEY[key]
-    return f"{metric.value(line.current):g}{_signed(line.change(metric))}"
+    return f"{_number(metric.value(line.current))}{_signed(line.change(metric))}"
 
 
 def _rate_part(line: Line, key: str) -> str:

@@ -278,7 +278,6 @@ def nudge_reply(nudge: Nudge) -> Reply:
             Button(f"Decide for {_clipped(call.name)}", ASK, call.key)
             for call in nudge.callbacks[:BUTTONS]
         ),
-        subject="nudge",
     )
 
 

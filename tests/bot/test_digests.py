@@ -218,6 +218,10 @@ def test_each_rep_and_the_team_with_their_change_against_the_week_before() -> No
     assert alex.change(metric("callback_rate")) is None  # no voicemail either week
     assert found.total.current.dials == 9 and found.total.change(metric("dials")) == 2
     assert found.total.overdue == 2
+    sam_text = digest_reply(found, None).paragraphs[1]
+    assert sam_text.startswith("Sam Lee: 6 (+4) dials")
+    assert "1 (same) callbacks (rate 25% (-25 pts))" in sam_text
+    assert "2 overdue recycles" in sam_text
 
 
 def test_a_rep_without_a_name_is_shown_by_id_and_one_who_left_the_team_still_counts() -> None:
