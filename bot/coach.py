@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import replies
+from bot.charts import digest_chart_async
 from bot.checkins import apply_check_in
 from bot.commands import (
     SETTING_EXAMPLES,
@@ -36,7 +37,7 @@ from bot.commands import (
     ShowTeam,
     parse,
 )
-from bot.digests import count
+from bot.digests import Digest, count, digest_reply, gather_team_digest
 from bot.forms import FormErrors, parse_decision_form
 from bot.records import (
     DEFAULT_TEAM,
@@ -51,7 +52,7 @@ from bot.records import (
 )
 from bot.store import Store
 from bot.store.base import Change, RepChange
-from bot.types import Actor, Platform, Reply, Request
+from bot.types import Actor, Image, Platform, Reply, Request
 from policy import Decision, InvalidInput, decide
 from policy.inputs import parse_phone, parse_timezone
 from policy.limits import MAX_COMPANY, MAX_NAME
@@ -60,6 +61,7 @@ log = logging.getLogger("voicemail_coach.coach")
 
 Clock = Callable[[], datetime]
 DIGEST_DAYS = 7
+WEEKLY = "weekly"  # the period `team` shows: the weekly digest's
 COMING_BACK_DAYS = 7
 
 
@@ -394,21 +396,31 @@ class Coach:
         return replies.profile_reply(rep, changed=command.field)
 
     async def team(self, actor: Actor) -> Reply:
-        """The digest of the last 7 days, of each team the manager manages, else of the
-        tenant's default team (everyone not on a team)."""
+        """The weekly digest of the last 7 days, with its chart, of the team the manager
+        manages (the others they manage are named), else of the tenant's default team
+        (everyone not on a team)."""
         if not actor.role.sees_team:
             return _managers_only("team")
         teams = await self.store.teams_managed_by(actor.tenant, actor.user_id)
         shown = teams or [await self.store.get_team(actor.tenant, DEFAULT_TEAM)]
-        until = self.clock()
-        first = shown[0]
-        check_ins = await self.store.team_check_ins(
-            actor.tenant, first.team, until - timedelta(days=DIGEST_DAYS), until
-        )
-        reps = await self.store.reps_in_team(actor.tenant, first.team)
-        return replies.team_reply(
-            count(check_ins), len(reps), DIGEST_DAYS, team=first, others=shown[1:]
-        )
+        until = self.clock().astimezone(_zone(await self.profile(actor)))
+        since = until - timedelta(days=DIGEST_DAYS)
+        digest = await gather_team_digest(self.store, shown[0], since, until, WEEKLY)
+        reply = digest_reply(digest, await self._chart(actor, digest))
+        if len(shown) > 1:
+            others = replies.and_list([team.title for team in shown[1:]])
+            reply = replace(reply, paragraphs=(*reply.paragraphs, f"You also manage {others}."))
+        return reply
+
+    async def _chart(self, actor: Actor, digest: Digest) -> Image | None:
+        """The digest's chart; without one if drawing fails: the numbers still go out."""
+        try:
+            return await digest_chart_async(digest)
+        except Exception as error:  # a chart is a picture of the numbers the reply states
+            log.warning(
+                "chart_failed", extra={"tenant": actor.tenant, "error": type(error).__name__}
+            )
+            return None
 
     async def add_to_team(self, actor: Actor, reps: Sequence[RepRef]) -> Reply:
         """Put each rep on the manager's own team (id: the manager's user id), moving them

@@ -108,13 +108,13 @@ def profile_commands(gaps: Sequence[str]) -> list[str]:
 def _script_withheld(gaps: Sequence[str]) -> list[str]:
     """What replaces a script that would speak placeholders: the fields and how to set them."""
     return [
-        f"Your script needs your {_and_list(gaps)}. Set {'it' if len(gaps) == 1 else 'them'}, "
+        f"Your script needs your {and_list(gaps)}. Set {'it' if len(gaps) == 1 else 'them'}, "
         "then ask me again:",
         *profile_commands(gaps),
     ]
 
 
-def _and_list(words: Sequence[str]) -> str:
+def and_list(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
@@ -444,7 +444,7 @@ def _field_words(field: str) -> str:
 
 def _profile_advice(gaps: Sequence[str]) -> tuple[str, ...]:
     if gaps:
-        return (f"Your scripts still need your {_and_list(gaps)}:", *profile_commands(gaps))
+        return (f"Your scripts still need your {and_list(gaps)}:", *profile_commands(gaps))
     return (
         "Your scripts use these. Change one with /voicemail me <field> <value>, "
         "for example /voicemail me phone +1 555 010 0100",
@@ -495,27 +495,6 @@ DIGEST_WORDS: Mapping[DigestCadence, str] = MappingProxyType(
         DigestCadence.OFF: "off: no digests are sent",
     }
 )
-
-
-def team_reply(
-    numbers: Numbers,
-    reps: int,
-    days: int,
-    *,
-    team: TeamConfig | None = None,
-    others: Sequence[TeamConfig] = (),
-) -> Reply:
-    """The numbers of one team; `others`: the other teams the manager manages, named."""
-    named = team is not None and team.team != DEFAULT_TEAM
-    paragraphs = [f"No check-ins in the last {days} days."] if numbers == Numbers() else []
-    if others:
-        paragraphs.append(f"You also manage {_and_list([other.title for other in others])}.")
-    return Reply(
-        heading=(f"{team.title}: " if named and team else "Team digest: ")
-        + f"last {days} days, {_count(reps, 'rep')}",
-        facts=numbers_facts(numbers),
-        paragraphs=tuple(paragraphs),
-    )
 
 
 def team_added_reply(

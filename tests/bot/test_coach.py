@@ -495,19 +495,21 @@ async def test_the_team_digest_counts_the_week(bot: Bot) -> None:
     bot.clock.advance(minutes=5)
 
     digest = await bot.say(MORGAN, "team")
-    assert digest.heading == "Team digest: last 7 days, 2 reps"
-    assert fact(digest, "Dials") == "7"
-    assert fact(digest, "Connects") == "3"
-    assert fact(digest, "Voicemails") == "3 (about 2 min spent)"
-    assert fact(digest, "Callbacks") == "1 (33% of voicemails)"
-    assert fact(digest, "Advice followed") == "1 of 2 (50%)"
+    assert digest.heading.startswith("Team digest: ")
+    assert digest.heading.endswith("Mon 16 Nov-Mon 23 Nov")
+    assert fact(digest, "Dials") == "7 (+6)"  # the lead of 8 days ago: the week before
+    assert fact(digest, "Connects") == "3 (+3)"
+    assert fact(digest, "Voicemails left") == "3 (+2), 2.2 min"
+    assert fact(digest, "Callbacks from voicemails").startswith("1 (+1), rate 33%")
+    assert fact(digest, "Advice followed") == "1 of 2, 50%"
+    assert [line.split(":")[0] for line in digest.paragraphs[1:]] == ["Sam Lee", "Alex Kim"]
+    assert digest.image is not None and digest.image.png.startswith(b"\x89PNG")
 
 
 async def test_the_team_digest_of_a_quiet_team(bot: Bot) -> None:
     digest = await bot.say(MORGAN, "team")
-    assert fact(digest, "Dials") == "0"
-    assert fact(digest, "Callbacks") == "0"
-    assert fact(digest, "Advice followed") == "no advice checked in yet"
+    assert fact(digest, "Dials") == "0 (same)"
+    assert digest.paragraphs == ("No check-ins in this period or the one before.",)
 
 
 async def test_forget_erases_the_prospect_and_its_history(bot: Bot) -> None:
@@ -670,15 +672,15 @@ async def test_a_manager_sees_only_their_own_teams_numbers(bot: Bot) -> None:
     bot.clock.advance(minutes=5)
 
     morgans = await bot.say(MORGAN, "team")
-    assert "Morgan Reyes's team" in morgans.heading
-    assert "1 rep" in morgans.heading
-    assert fact(morgans, "Dials") == "1"
-    assert fact(morgans, "Voicemails").startswith("1")
+    assert morgans.heading.startswith("Team digest: Morgan Reyes's team, ")
+    assert fact(morgans, "Dials") == "1 (+1)"
+    assert fact(morgans, "Voicemails left").startswith("1 (+1)")
+    assert [line.split(":")[0] for line in morgans.paragraphs[1:]] == ["Sam Lee"]
     danas = await bot.say(DANA, "team")
-    assert "Dana Cruz's team" in danas.heading
-    assert fact(danas, "Dials") == "3"
-    assert fact(danas, "Connects") == "1"
-    assert fact(danas, "Voicemails").startswith("1")
+    assert danas.heading.startswith("Team digest: Dana Cruz's team, ")
+    assert fact(danas, "Dials") == "3 (+3)"
+    assert fact(danas, "Connects") == "1 (+1)"
+    assert sorted(line.split(":")[0] for line in danas.paragraphs[1:]) == ["Alex Kim", "Casey Wu"]
 
 
 async def test_team_remove_moves_only_the_managers_reps_back_to_no_team(bot: Bot) -> None:

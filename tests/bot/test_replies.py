@@ -11,10 +11,11 @@ import pytest
 
 from bot import replies
 from bot.commands import GrammarError
-from bot.digests import count
+from bot.digests import Numbers, count
 from bot.records import (
     Advice,
     CheckIn,
+    DigestCadence,
     Outcome,
     ProspectRecord,
     RepProfile,
@@ -349,22 +350,69 @@ def test_a_complete_profile_says_how_to_change_a_field() -> None:
     assert fact(replies.profile_reply(NOBODY), "Time zone") == "(not set: times are in UTC)"
 
 
-def test_an_empty_team_digest_says_so_and_shows_no_n_a() -> None:
-    reply = replies.team_reply(count([]), reps=1, days=7)
-    assert reply.heading == "Team digest: last 7 days, 1 rep"
-    assert reply.paragraphs == ("No check-ins in the last 7 days.",)
+def numbers_reply(numbers: Numbers) -> Reply:
+    return Reply("numbers", facts=replies.numbers_facts(numbers))
+
+
+def test_no_numbers_show_no_n_a() -> None:
+    reply = numbers_reply(count([]))
     assert not any("n/a" in f.value for f in reply.facts)
     assert fact(reply, "Advice followed") == "no advice checked in yet"
 
 
-def test_a_digest_shows_shares_only_of_something() -> None:
-    numbers = count([logged(Outcome.CALLED_BACK), logged(Outcome.SKIPPED, minutes=1)])
-    reply = replies.team_reply(numbers, reps=2, days=7)
-    assert reply.paragraphs == ()
+def test_the_numbers_show_shares_only_of_something() -> None:
+    reply = numbers_reply(count([logged(Outcome.CALLED_BACK), logged(Outcome.SKIPPED, minutes=1)]))
     assert fact(reply, "Callbacks") == "1"  # no voicemail to be a share of
     assert fact(reply, "Voicemails") == "0"
     busy = count([logged(Outcome.LEFT, advice=Action.LEAVE_VOICEMAIL, followed=True)] * 2)
-    reply = replies.team_reply(busy, reps=2, days=7)
+    reply = numbers_reply(busy)
     assert fact(reply, "Voicemails") == "2 (about 2 min spent)"
     assert fact(reply, "Callbacks") == "0 (0% of voicemails)"
     assert fact(reply, "Advice followed") == "2 of 2 (100%)"
+
+
+# --- nudge time, teams, digests -------------------------------------------------------------
+
+
+def test_the_profile_shows_the_nudge_time_or_off() -> None:
+    assert fact(replies.profile_reply(SAM), "Morning nudge") == (
+        "08:00 your time, on business days with something due"
+    )
+    off = replies.profile_reply(replace(SAM, nudge="off"), changed="nudge")
+    assert off.heading == "Saved your nudge time"
+    assert fact(off, "Morning nudge") == "off"
+    assert off.paragraphs == (
+        "No more morning nudges. Turn them back on with /voicemail me nudge 08:00",
+    )
+
+
+DANAS = TeamConfig("T1", "M2", managers=("M2",), label="Dana's team")
+
+
+def test_team_add_says_who_joined_who_moved_and_who_was_there() -> None:
+    reply = replies.team_added_reply(
+        DANAS, ["Sam Lee", "Alex Kim"], [("Alex Kim", "Morgan's team")], ["Casey Wu"]
+    )
+    assert reply.heading == "Dana's team: 2 reps added"
+    assert reply.paragraphs[:3] == (
+        "Added: Sam Lee, Alex Kim.",
+        "Alex Kim: moved from Morgan's team.",
+        "Already on Dana's team: Casey Wu.",
+    )
+
+
+def test_team_members_lists_the_reps_by_name_and_the_digest() -> None:
+    reps = [RepProfile("T1", "U2", name="alex kim"), RepProfile("T1", "U9"), SAM]
+    reply = replies.members_reply([(replace(DANAS, digest=DigestCadence.DAILY), reps)])
+    assert reply.heading == "Dana's team"
+    assert reply.paragraphs[0] == "Dana's team, 3 reps:\n• alex kim\n• Sam Lee\n• U9"
+    assert fact(reply, "Digest of Dana's team") == (
+        "daily: each business morning, the business day before"
+    )
+
+
+@pytest.mark.parametrize("cadence", list(DigestCadence))
+def test_the_settings_show_each_digest_cadence(cadence: DigestCadence) -> None:
+    shown = settings_shown(TeamConfig("T1", digest=cadence))
+    words = "daily and weekly" if cadence is DigestCadence.BOTH else cadence.value
+    assert shown["digest"].startswith(f"{words}: ")
