@@ -359,10 +359,10 @@ class Coach:
         coming_back = [r for r in recycles if r.recycle_on is not None and r.recycle_on > today]
         monday = today - timedelta(days=today.weekday())
         since = datetime.combine(monday, time.min, tzinfo=zone)
-        team_week = await self.store.team_check_ins(
-            actor.tenant, rep.team, since, since + timedelta(days=7)
+        # By rep, not team: a rep moved to another team this week keeps the week's numbers.
+        mine = await self.store.rep_check_ins(
+            actor.tenant, actor.user_id, since, since + timedelta(days=7)
         )
-        mine = (check_in for check_in in team_week if check_in.rep_id == actor.user_id)
         return replies.home_reply(
             replies.queue_lines(due, overdue, zone), coming_back, count(mine), monday
         )

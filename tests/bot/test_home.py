@@ -100,3 +100,14 @@ async def test_the_week_starts_on_monday_in_the_reps_zone(coach: Coach, clock: C
     clock.now = MONDAY + timedelta(days=7)
     await ask_and_press(coach, SAM, "Jane Doe @ Acme", "Left it")
     assert fact(await coach.home(SAM), "Voicemails").startswith("1")
+
+
+async def test_home_keeps_the_weeks_numbers_of_a_rep_moved_to_a_team(
+    coach: Coach, clock: Clock
+) -> None:
+    await ask_and_press(coach, SAM, "Jane Doe @ Acme known tz America/New_York", "Skipped")
+    manager = Actor(Platform.SLACK, "T1", "M1", "Morgan Reyes", role=Role.MANAGER)
+    await coach.handle(Request(manager, text="team add <@U1>"))
+    await ask_and_press(coach, SAM, "Bob Roe @ Initech known", "Skipped")
+    clock.now = TUESDAY
+    assert fact(await coach.home(SAM), "Dials") == "2"
