@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import msgspec
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -28,6 +29,8 @@ from adapters.slack.actors import ProfileCache
 from adapters.slack.blocks import neutral_action_id, render_blocks, render_text
 from adapters.slack.cli import register as register_manifest_command
 from adapters.slack.config import OAUTH, SOCKET_MODE, SlackConfig
+from adapters.slack.direct import CHANNEL_INTERVAL_SECONDS, Pacer, retry_handlers, send_direct
+from adapters.slack.direct import was_delivered as delivered_to
 from adapters.slack.home import HOME_TAB, publish_home
 from adapters.slack.ingress import Refused, log_refusal, verified_bolt_request
 from adapters.slack.installations import installation_tenant
@@ -42,7 +45,7 @@ from adapters.slack.modal import (
 from adapters.slack.responses import Respond, ResponseUrls
 from adapters.slack.sdk_logs import quiet_logger
 from bot import replies
-from bot.adapters import APOLOGY, AdapterStatus, Address, Delivery, answer
+from bot.adapters import APOLOGY, AdapterStatus, Address, Delivery, RecipientGone, answer
 from bot.server import Services
 from bot.types import Actor, ButtonPress, Reply, Request
 
@@ -53,6 +56,7 @@ JOB_NAME = "slack.answer"
 EVENTS_PATH = "/slack/events"
 COMMAND = "/voicemail"
 CHECK_IN_ACTION = re.compile(rf"^{re.escape(replies.CHECK_IN)}(:\d+)?$")
+ASK_ACTION = re.compile(rf"^{re.escape(replies.ASK)}(:\d+)?$")
 API_TIMEOUT_SECONDS = 10
 RESPOND_TIMEOUT_SECONDS = 10.0
 BOLT_APP = web.AppKey("slack_bolt_app", object)
@@ -88,6 +92,7 @@ class SlackAdapter:
             )
         urls = ResponseUrls()
         app.on_cleanup.append(urls.close)
+        app.on_cleanup.append(self.close)
         bolt = build_bolt_app(config, services, urls=urls, adapter=self)
         app[BOLT_APP] = bolt
         if not services.tier.serves_chat:
@@ -121,11 +126,19 @@ class SlackAdapter:
         await self._delivery.send(reply, address, how)
 
     async def was_delivered(self, address: Address, ref: str) -> bool:
-        return False  # TODO(#10): ask the platform
+        """Whether a message with metadata ref `ref` is among the direct message's last 20
+        (conversations.history with include_all_metadata). RecipientGone as for deliver."""
+        if self._delivery is None:
+            raise RuntimeError("the Slack adapter is not mounted")
+        return await self._delivery.was_delivered(address, ref)
 
     async def direct_chat(self, tenant: str, user_id: str) -> Address | None:
         """Slack opens a rep's direct message by user id: the tenant and the id are enough."""
         return Address(ADAPTER, tenant, user_id)
+
+    async def close(self, _: web.Application | None = None) -> None:
+        if self._delivery is not None:
+            await self._delivery.clients.close()
 
     async def forget_rep(self, tenant: str, user_id: str) -> None:
         """Slack's profile of the rep, cached for an hour in this process (users.info)."""
@@ -178,6 +191,7 @@ def build_bolt_app(
         base_url=config.api_url,  # oauth.v2.access and apps.connections.open go here too
         timeout=API_TIMEOUT_SECONDS,
         logger=quiet_logger("voicemail_coach.slack.sdk"),
+        retry_handlers=retry_handlers(),
     )
     options: dict[str, Any] = {}
     if oauth:
@@ -206,7 +220,8 @@ def build_bolt_app(
         adapter.profiles = profiles
     listeners = SlackListeners(services, adapter.profiles, urls, clients, adapter)
     bolt.command(COMMAND)(listeners.on_command)
-    bolt.action(CHECK_IN_ACTION)(listeners.on_check_in)
+    bolt.action(CHECK_IN_ACTION)(listeners.on_button)
+    bolt.action(ASK_ACTION)(listeners.on_button)
     bolt.view(CALLBACK_ID)(listeners.on_decision_submitted)
     bolt.event("app_home_opened")(listeners.on_home_opened)
     bolt.event("app_uninstalled")(listeners.on_uninstalled)
@@ -272,13 +287,16 @@ class SlackListeners:
         else:  # the acknowledgement itself carries the apology: no call to Slack needed
             await ack(text=APOLOGY, response_type="ephemeral")
 
-    async def on_check_in(
+    async def on_button(
         self, ack: Any, action: dict[str, Any], body: dict[str, Any], context: Any, respond: Respond
     ) -> None:
+        """A check-in (its answer replaces the message) or an ask for a prospect's decision
+        (answered to the rep alone, under the message: in a direct message too)."""
+        action_id = neutral_action_id(str(action.get("action_id") or ""))
         job = job_from_context(
             context,
-            Kind.CHECK_IN,
-            action_id=neutral_action_id(str(action.get("action_id") or "")),
+            Kind.ASK if action_id == replies.ASK else Kind.CHECK_IN,
+            action_id=action_id,
             value=str(action.get("value") or ""),
             response_url=_text_or_none(body.get("response_url")),
             idempotency_key=_text_or_none(action.get("action_ts")),
@@ -390,6 +408,7 @@ class SlackDelivery:
     def __init__(self, urls: ResponseUrls, clients: BotClients) -> None:
         self.urls = urls
         self.clients = clients
+        self.pacer = Pacer(CHANNEL_INTERVAL_SECONDS)
 
     async def send(self, reply: Reply, address: Address, how: Delivery) -> None:
         if how is Delivery.DIRECT:
@@ -402,11 +421,12 @@ class SlackDelivery:
             await _send(respond, reply, response_type="ephemeral")
 
     async def _direct_message(self, reply: Reply, address: Address) -> None:
-        client = await self.clients.client_for_tenant(address.tenant)
-        opened = await client.conversations_open(users=address.user_id)
-        await client.chat_postMessage(
-            channel=opened["channel"]["id"], text=render_text(reply), blocks=render_blocks(reply)
-        )
+        client = await self.clients.direct_client(address.tenant)
+        await send_direct(client, self.pacer, address.tenant, address.user_id, reply)
+
+    async def was_delivered(self, address: Address, ref: str) -> bool:
+        client = await self.clients.direct_client(address.tenant)
+        return await delivered_to(client, address.user_id, ref)
 
 
 class BotClients:
@@ -417,19 +437,46 @@ class BotClients:
         self.client = client
         self.installations = installations
         self.api_url = api_url
+        self._session: aiohttp.ClientSession | None = None
+
+    async def direct_client(self, tenant: str) -> AsyncWebClient:
+        """The client for a message the bot starts in `tenant`, on one HTTP session shared by
+        every such message. RecipientGone if the workspace has no installation (uninstalled);
+        the store's own failure is raised as it is (try again later)."""
+        token = self.client.token
+        if self.installations is not None:
+            enterprise = tenant.startswith("E")
+            bot = await self.installations.async_find_bot(
+                enterprise_id=tenant if enterprise else None,
+                team_id=None if enterprise else tenant,
+                is_enterprise_install=enterprise,
+            )
+            token = bot.bot_token if bot is not None else None
+        if not token:
+            raise RecipientGone("no_installation")
+        return AsyncWebClient(
+            token=token,
+            base_url=self.api_url,
+            timeout=API_TIMEOUT_SECONDS,
+            logger=self.client.logger,
+            session=self._shared_session(),
+            retry_handlers=self.client.retry_handlers,
+        )
+
+    def _shared_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
     async def client_for(self, job: SlackJob) -> AsyncWebClient:
         """Never fails: without a token (not installed any more, or the store unreachable),
         answers on a response_url still go, and a profile that cannot be read falls back to
         the rep's own settings."""
         return await self._client(job.enterprise_id, job.team_id, job.enterprise_install)
-
-    async def client_for_tenant(self, tenant: str) -> AsyncWebClient:
-        """The client for a tenant named by id alone (a proactive message): an Enterprise Grid
-        org's id starts with E, a workspace's with T."""
-        if tenant.startswith("E"):
-            return await self._client(tenant, None, True)
-        return await self._client(None, tenant, False)
 
     async def _client(
         self, enterprise_id: str | None, team_id: str | None, enterprise_install: bool
@@ -452,12 +499,13 @@ class BotClients:
             base_url=self.api_url,
             timeout=API_TIMEOUT_SECONDS,
             logger=self.client.logger,
+            retry_handlers=self.client.retry_handlers,
         )
 
 
 def _request(job: SlackJob, actor: Actor) -> Request:
     details: dict[str, Any] = {}
-    if job.kind is Kind.CHECK_IN:
+    if job.kind in (Kind.CHECK_IN, Kind.ASK):
         details["button"] = ButtonPress(job.action_id, job.value)
     elif job.kind is Kind.FORM:
         details["form"] = job.form

@@ -22,6 +22,7 @@ RESPONSE_URL_LIFETIME_SECONDS = 30 * 60
 class Kind(Enum):
     COMMAND = "command"  # `/voicemail <text>`: answer on the response_url, ephemeral
     CHECK_IN = "check_in"  # a check-in button: replace the message on the response_url
+    ASK = "ask"  # a button asking for a prospect's decision: answer on the response_url
     FORM = "form"  # the decision modal, submitted: post the decision privately
     HOME = "home"  # App Home opened: publish the rep's day
 

@@ -37,7 +37,8 @@ from bot.store import Store
 
 log = logging.getLogger("voicemail_coach.slack")
 
-SCOPES = ("commands", "chat:write", "im:write", "users:read")
+# files:write for a digest's chart; im:history for was_delivered (a send's ref in the DM).
+SCOPES = ("commands", "chat:write", "im:write", "im:history", "files:write", "users:read")
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 AUTHORIZE_PATH = "/oauth/v2/authorize"

@@ -243,7 +243,7 @@ def _oauth_v2_access(fake: FakeSlack, args: dict[str, Any], auth: str) -> dict[s
         "ok": True,
         "app_id": "A1",
         "authed_user": {"id": "U-installer"},
-        "scope": "commands,chat:write,im:write,users:read",
+        "scope": "commands,chat:write,im:write,im:history,files:write,users:read",
         "token_type": "bot",
         "access_token": token,
         "bot_user_id": f"UBOT{team}",

@@ -102,7 +102,7 @@ def every_reply() -> Iterator[tuple[str, Reply]]:
     yield "home", replies.home_reply(["Jane Doe @ Acme: today"], [], count([]), today)
     yield "profile", replies.profile_reply(replace(SAM, phone=""), changed="name")
     yield "settings", replies.settings_reply(TeamConfig("T1"))
-    yield "team", replies.team_reply(count([logged(Outcome.CALLED_BACK)]), reps=2, days=7)
+    yield "team members", replies.members_reply([(TeamConfig("T1"), [SAM])])
     yield "export", replies.export_reply({"profile": {"name": "Sam"}, "prospects": []})
     yield "forget question", replies.forget_me_question()
     yield "forget done", replies.forget_me_done()
