@@ -10,6 +10,8 @@ from redis.asyncio.connection import parse_url
 
 DEFAULT_DB = "./voicemail-coach.db"
 DEFAULT_PORT = 3000
+DEFAULT_RECLAIM_SECONDS = 60
+MAX_RECLAIM_SECONDS = 3600
 HIGHEST_PORT = 65_535
 
 
@@ -23,6 +25,9 @@ class Config:
     redis_url: str | None = None
     redis_prefix: str = "vc"
     port: int = DEFAULT_PORT
+    # How long a job (or a scheduled send's claim) held by a worker that died waits before
+    # another worker takes it.
+    reclaim_seconds: int = DEFAULT_RECLAIM_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -33,6 +38,9 @@ class Config:
             redis_url=checked_redis_url(env.get("REDIS_URL") or None),
             redis_prefix=env.get("VOICEMAIL_COACH_REDIS_PREFIX") or "vc",
             port=checked_port(env.get("PORT") or None),
+            reclaim_seconds=checked_reclaim_seconds(
+                env.get("VOICEMAIL_COACH_RECLAIM_SECONDS") or None
+            ),
         )
 
     @property
@@ -64,5 +72,16 @@ def checked_port(text: str | None) -> int:
     ):
         raise ConfigError(
             f"PORT must be a number from 1 to {HIGHEST_PORT}, like 3000, not {text[:20]!r}"
+        )
+    return int(text)
+
+
+def checked_reclaim_seconds(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_RECLAIM_SECONDS
+    if not text.isdigit() or len(text) > 4 or not 1 <= int(text) <= MAX_RECLAIM_SECONDS:
+        raise ConfigError(
+            "VOICEMAIL_COACH_RECLAIM_SECONDS must be a whole number of seconds from 1 to "
+            f"{MAX_RECLAIM_SECONDS}, like 60, not {text[:20]!r}"
         )
     return int(text)

@@ -31,8 +31,6 @@ Handler = Callable[[Payload], Awaitable[None]]
 Enqueue = Callable[[Payload], Awaitable[None]]
 
 CONSUMER_GROUP = "workers"
-# A job a worker took but never acknowledged (the worker died) goes to another after this long.
-RECLAIM_AFTER_MS = 60_000
 # The stream is trimmed to about this many entries, acknowledged or not: far more than a
 # backlog can reach while its jobs are still worth doing (Slack's response_url lasts 30 min).
 STREAM_MAX_LENGTH = 100_000
@@ -63,7 +61,7 @@ class Jobs:
         config: Config,
         *,
         consumer: str | None = None,
-        reclaim_after_ms: int = RECLAIM_AFTER_MS,
+        reclaim_after_ms: int | None = None,
     ) -> Jobs:
         """`consumer` names this worker in the consumer group (host and process id by default);
         a worker reclaims a dead worker's jobs once they have been idle `reclaim_after_ms`."""
@@ -77,7 +75,7 @@ class Jobs:
             # down, or before any worker) reads them from the start instead of skipping them.
             consumer_id="0",
             consumer_name=consumer or f"{socket.gethostname()}-{os.getpid()}",
-            idle_timeout=reclaim_after_ms,
+            idle_timeout=reclaim_after_ms or config.reclaim_seconds * 1000,
             maxlen=STREAM_MAX_LENGTH,
             xread_block=READ_BLOCK_MS,
             max_connection_pool_size=CONCURRENT_JOBS,

@@ -20,10 +20,11 @@ from enum import Enum
 from aiohttp import web
 
 from bot.adapters import Adapter, AdapterStatus, installed_adapters
-from bot.coach import Coach
+from bot.coach import Clock, Coach, utc_now
 from bot.config import Config
 from bot.jobs import Jobs
 from bot.logs import AccessLogger
+from bot.scheduler import Scheduler
 from bot.store import Store, connect_store
 
 log = logging.getLogger("voicemail_coach.server")
@@ -33,14 +34,20 @@ class Tier(Enum):
     ALL = "all"  # the chat routes, and a worker for their jobs
     WEB = "web"  # the chat routes; other processes do the jobs
     WORKER = "worker"  # only the jobs (and health checks)
+    COMMAND = "command"  # a command line tool's: sends, but serves, takes and schedules nothing
 
     @property
     def serves_chat(self) -> bool:
-        return self is not Tier.WORKER
+        return self in (Tier.ALL, Tier.WEB)
 
     @property
     def runs_jobs(self) -> bool:
-        return self is not Tier.WEB
+        return self in (Tier.ALL, Tier.WORKER)
+
+    @property
+    def schedules(self) -> bool:
+        """Every serving process looks for due nudges and digests: no process of its own."""
+        return self is not Tier.COMMAND
 
 
 class TierError(Exception):
@@ -57,6 +64,7 @@ class Services:
     store: Store
     coach: Coach
     jobs: Jobs
+    scheduler: Scheduler
     tier: Tier = Tier.ALL
     adapters: Mapping[str, Adapter] = field(default_factory=dict)  # by name
 
@@ -65,21 +73,19 @@ SERVICES = web.AppKey("services", Services)
 
 
 async def create_app(
-    config: Config, store: Store | None = None, tier: Tier = Tier.ALL
+    config: Config,
+    store: Store | None = None,
+    tier: Tier = Tier.ALL,
+    *,
+    adapters: list[Adapter] | None = None,
+    clock: Clock = utc_now,
 ) -> web.Application:
-    """The application with every installed adapter mounted; the store closes with it.
-    Redis may be down: /readyz answers 503 until it answers."""
+    """The application with every adapter (the installed ones by default) mounted; the store
+    closes with it. Redis may be down: /readyz answers 503 until it answers."""
     check_tier(config, tier)
     store = store or await connect_store(config)
-    adapters = installed_adapters()
-    services = Services(
-        config=config,
-        store=store,
-        coach=Coach(store, erasers=[adapter.forget_rep for adapter in adapters]),
-        jobs=Jobs.open(config),
-        tier=tier,
-        adapters={adapter.name: adapter for adapter in adapters},
-    )
+    chosen = installed_adapters() if adapters is None else adapters
+    services = build_services(config, store, tier, chosen, clock)
     app = web.Application()
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
@@ -97,8 +103,26 @@ async def create_app(
     return app
 
 
+def build_services(
+    config: Config, store: Store, tier: Tier, adapters: list[Adapter], clock: Clock = utc_now
+) -> Services:
+    jobs = Jobs.open(config)
+    by_name = {adapter.name: adapter for adapter in adapters}
+    scheduler = Scheduler(
+        store, jobs, by_name, clock=clock, lease_seconds=float(config.reclaim_seconds)
+    )
+    scheduler.register()
+    coach = Coach(
+        store,
+        clock=clock,
+        erasers=[adapter.forget_rep for adapter in adapters],
+        on_schedule_change=scheduler.reschedule_user,
+    )
+    return Services(config, store, coach, jobs, scheduler, tier, by_name)
+
+
 def check_tier(config: Config, tier: Tier) -> None:
-    if tier is not Tier.ALL and not config.redis_url:
+    if tier in (Tier.WEB, Tier.WORKER) and not config.redis_url:
         raise TierError(
             f"a {tier.value}-only process needs REDIS_URL: without Redis the jobs stay in the "
             "process that queued them, so run `voicemail-coach serve` alone"
@@ -109,14 +133,17 @@ async def _run_jobs(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     await services.jobs.start()
     stop = asyncio.Event()
-    worker = None
+    loop = asyncio.get_running_loop()
+    background = []
     if services.tier.runs_jobs:
-        worker = asyncio.get_running_loop().create_task(services.jobs.consume(stop))
+        background.append(loop.create_task(services.jobs.consume(stop)))
+    if services.tier.schedules:
+        background.append(loop.create_task(services.scheduler.run(stop)))
     yield
     stop.set()
-    if worker is not None:
+    for task in background:
         with contextlib.suppress(asyncio.CancelledError):
-            await worker
+            await task
     await services.jobs.close()
 
 
