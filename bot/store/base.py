@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from bot.records import (
@@ -148,15 +149,20 @@ class Store(Protocol):
         schedulers that read it, exactly one moves it. True if this call moved it."""
         ...
 
-    # The ledger: one entry per LedgerKey, claimed with a lease (wall-clock seconds) before
-    # sending and settled after; settled entries are kept LEDGER_DAYS, then expire.
+    # The ledger: one entry per LedgerKey, claimed with a lease (wall-clock seconds: the
+    # store's clock) before sending and settled after. An entry is kept LEDGER_DAYS after its
+    # last write, then expires (a claim of it is FRESH again).
 
     async def claim_send(self, key: LedgerKey, owner: str, lease_seconds: float) -> Claim:
-        """FRESH or RECOVER: `owner` holds it for `lease_seconds`; BUSY or DONE: it does not."""
+        """FRESH or RECOVER: `owner` holds it for `lease_seconds`; BUSY or DONE: it does not.
+        No entry, or a released one: FRESH. Held and its lease running: BUSY (to its own holder
+        too). Held and its lease run out (the holder died mid-send), or unreadable: RECOVER.
+        Settled: DONE. Of any number of concurrent claims, at most one holds it."""
         ...
 
     async def renew_send(self, key: LedgerKey, owner: str, lease_seconds: float) -> bool:
-        """Extend `owner`'s lease; False if it no longer holds it."""
+        """Extend `owner`'s lease to `lease_seconds` from now; False if it no longer holds it
+        (released, settled, or claimed by another since its lease ran out)."""
         ...
 
     async def release_send(self, key: LedgerKey, owner: str) -> None:
@@ -164,8 +170,10 @@ class Store(Protocol):
         ...
 
     async def settle_send(self, key: LedgerKey, owner: str, outcome: SendOutcome) -> bool:
-        """Record how it ended, if `owner` still holds it (True) or nobody does; settled
-        entries answer DONE to every later claim."""
+        """Record how it ended, if `owner` still holds it (True) or nobody does (no entry, a
+        released one, or another holder's run-out lease); False if another owner holds it
+        now. A settled entry keeps its first outcome: settling it again is True only for the
+        same owner and outcome (a retried call). Settled entries answer DONE to every claim."""
         ...
 
     async def send_outcome(self, key: LedgerKey) -> SendOutcome | None:
@@ -222,6 +230,41 @@ def check_ttl(ttl_seconds: int | None) -> None:
         isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds < 1
     ):
         raise ValueError(f"ttl_seconds must be a whole number of seconds >= 1, not {ttl_seconds!r}")
+
+
+def epoch_seconds(moment: datetime) -> float:
+    """A moment as both stores keep a scheduled send's: UTC epoch seconds. A naive datetime
+    names no instant, so it is refused rather than read in the server's local time."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"a scheduled moment needs a time zone, not naive {moment.isoformat()}")
+    return moment.timestamp()
+
+
+def utc_moment(seconds: float) -> datetime:
+    """The aware UTC datetime of stored epoch seconds: equal to the moment stored (to the
+    microsecond), and its epoch_seconds is the stored float again, so compare-and-set works."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def check_lease(lease_seconds: float) -> None:
+    """Both stores refuse the same leases: a finite number of seconds above zero."""
+    if (
+        isinstance(lease_seconds, bool)
+        or not isinstance(lease_seconds, int | float)
+        or not math.isfinite(lease_seconds)
+        or lease_seconds <= 0
+    ):
+        raise ValueError(f"lease_seconds must be a number of seconds > 0, not {lease_seconds!r}")
+
+
+def without_manager(config: TeamConfig, user_id: str) -> TeamConfig:
+    """The team with the user gone from its managers (an erasure). A team that is the user's own
+    (its id is theirs) also loses its label, which carries their name."""
+    return replace(
+        config,
+        managers=tuple(manager for manager in config.managers if manager != user_id),
+        label="" if config.team == user_id else config.label,
+    )
 
 
 def export_document(

@@ -14,9 +14,28 @@ cannot run into each other's keys.
                                 seconds), so one script reads the due prospects themselves
     recycles:{rep}              sorted set of prospect:{rep}:{key} keys by recycle_on (ordinal)
     log:{rep}:{key}             sorted set of the prospect's check-ins by `at`
+    rep-log:{rep}               sorted set of the rep's check-ins by `at` (the same members);
+                                written since scheduled sends came: older check-ins are only
+                                in log:{rep}:{key} and team-log:{team}
+    teams                       set of the tenant's team ids written since then (a team saved
+                                earlier has no managers, so teams_managed_by misses none)
+    ledger:{user}:{kind}:{date} hash: one send's ledger entry (state, owner, lease_until,
+                                outcome), expiring LEDGER_DAYS after its last write
+    ledgers:{user}              sorted set of the user's ledger entry keys by expiry (erase)
     seen:{idempotency key}      "1", expiring after SEEN_FOR
     check-in-seq                counter that numbers check-ins
     doc:{kind}:{key}            string: a document adapters own, expiring (EX) when given a TTL
+
+The schedule index is the one thing shared by tenants: due_sends reads every tenant's at once.
+Its two keys have no tenant part (`{prefix}:schedule`, `{prefix}:schedule-adapters`), so no
+tenant's key can be named like them:
+
+    schedule                    sorted set of sends by due_at (epoch seconds); each member is
+                                the JSON array [tenant, user id, kind], whatever the ids hold
+    schedule-adapters           hash: member -> the adapter the send goes through
+
+Everything read back is treated as untrusted: an index entry that cannot be read is skipped
+and dropped, and logged with ids only.
 
 A check-in is stored as the member "{sequence:016d} {json}": unique even when two check-ins
 are identical, and ordered by sequence when their times tie, as SQLite orders by row id.
@@ -35,8 +54,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import math
 import random
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -45,8 +67,19 @@ import redis.asyncio
 from redis.exceptions import WatchError
 
 from bot.batched import Batched
-from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
+from bot.records import (
+    CheckIn,
+    Claim,
+    LedgerKey,
+    ProspectRecord,
+    RepProfile,
+    ScheduledSend,
+    SendKind,
+    SendOutcome,
+    TeamConfig,
+)
 from bot.store.base import (
+    LEDGER_DAYS,
     UNREAD,
     Change,
     DocumentChange,
@@ -56,13 +89,20 @@ from bot.store.base import (
     T,
     TeamChange,
     Unread,
+    check_lease,
     check_same_prospect,
     check_ttl,
+    epoch_seconds,
     export_document,
+    utc_moment,
+    without_manager,
 )
 from bot.types import Role
 
 SEEN_FOR = timedelta(days=7)
+LEDGER_KEPT = timedelta(days=LEDGER_DAYS)
+Clock = Callable[[], float]
+log = logging.getLogger("voicemail_coach.store")
 PROFILE = "profile"  # the rep hash's field holding the profile JSON (SAVE_REP writes it)
 
 _WRITE_PROSPECT = """
@@ -100,7 +140,7 @@ WRITE_PROSPECT = (
     + _EXPECTED
     + """
 -- KEYS: prospect, callbacks, recycles, owned, then with a check-in: seen, sequence, log,
---       team log
+--       team log, rep log
 -- ARGV: expect, expected JSON, prospect JSON, prospect key, next call score or '',
 --       recycle score or '', then with a check-in: '1' if it has an idempotency key,
 --       seconds to remember it, check-in JSON, at score
@@ -114,6 +154,7 @@ if #ARGV > 6 then
   local member = string.format('%016d', redis.call('INCR', KEYS[6])) .. ' ' .. ARGV[9]
   redis.call('ZADD', KEYS[7], ARGV[10], member)
   redis.call('ZADD', KEYS[8], ARGV[10], member)
+  redis.call('ZADD', KEYS[9], ARGV[10], member)
 end
 write_prospect(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 return 1
@@ -153,7 +194,8 @@ return 1
 SET_STRING = (
     _EXPECTED
     + """
--- KEYS: a string key.  ARGV: the new value, expect, expected value, '1' to delete instead
+-- KEYS: a string key, optionally a set.  ARGV: the new value, expect, expected value, '1' to
+-- delete instead, then with a set: the member to add to it when the value is written
 if not unchanged(redis.call('GET', KEYS[1]), ARGV[2], ARGV[3]) then
   return -1
 end
@@ -161,11 +203,146 @@ if ARGV[4] == '1' then
   redis.call('DEL', KEYS[1])
 else
   redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+  if #KEYS > 1 then
+    redis.call('SADD', KEYS[2], ARGV[5])
+  end
 end
 return 1
 """
 )
 WRITTEN, SEEN, CONFLICT = 1, 0, -1
+
+# The schedule index. A member is due when its score is; its adapter is read beside it.
+DUE_SENDS = """
+-- KEYS: schedule, schedule adapters.  ARGV: the highest due score, the most to return
+local due = {}
+local found = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0,
+                         ARGV[2])
+for i = 1, #found, 2 do
+  due[#due + 1] = {found[i], found[i + 1], redis.call('HGET', KEYS[2], found[i])}
+end
+return due
+"""
+
+MOVE_SEND = """
+-- KEYS: schedule.  ARGV: member, the due_at it was read with, the new due_at
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) ~= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"""
+
+DROP_SENDS = """
+-- KEYS: schedule, schedule adapters.  ARGV: pairs of a member and 'always' (it cannot be read)
+-- or 'unless-adapter' (only while it still has no adapter: a new schedule_send may fix it)
+for i = 1, #ARGV, 2 do
+  if ARGV[i + 1] == 'always' or redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then
+    redis.call('ZREM', KEYS[1], ARGV[i])
+    redis.call('HDEL', KEYS[2], ARGV[i])
+  end
+end
+return 1
+"""
+
+# The ledger: each script reads one entry (a hash; anything else there counts as unreadable)
+# and writes it whole, with its expiry, and files its key in the user's ledger index.
+# ARGV of every ledger script: owner, now (epoch seconds), then its own, then the
+# entry's expiry in milliseconds and the epoch second it expires at.
+_LEDGER = """
+local function read_entry(entry)
+  local kind = redis.call('TYPE', entry)['ok']
+  if kind == 'none' then return nil end
+  if kind ~= 'hash' then return {state = 'unreadable'} end
+  local got = redis.call('HMGET', entry, 'state', 'owner', 'lease_until', 'outcome')
+  return {state = got[1] or 'unreadable', owner = got[2], lease_until = tonumber(got[3] or ''),
+          outcome = got[4]}
+end
+local function running(entry, now)
+  return entry.lease_until ~= nil and entry.lease_until > now
+end
+local function write_entry(entry, index, ...)
+  local keep, expires_at = ARGV[#ARGV - 1], ARGV[#ARGV]
+  redis.call('DEL', entry)
+  redis.call('HSET', entry, ...)
+  redis.call('PEXPIRE', entry, keep)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', ARGV[2])
+  redis.call('ZADD', index, expires_at, entry)
+  redis.call('PEXPIRE', index, keep)
+end
+local now = tonumber(ARGV[2])
+local entry = read_entry(KEYS[1])
+"""
+
+CLAIM_SEND = (
+    _LEDGER
+    + """
+-- ARGV[3]: the lease's end
+local answer = 'fresh'
+if entry then
+  if entry.state == 'settled' then return 'done' end
+  if entry.state == 'held' and running(entry, now) then return 'busy' end
+  -- a holder died mid-send, or the entry is unreadable: it may have gone out
+  if entry.state ~= 'released' then answer = 'recover' end
+end
+write_entry(KEYS[1], KEYS[2], 'state', 'held', 'owner', ARGV[1], 'lease_until', ARGV[3])
+return answer
+"""
+)
+
+RENEW_SEND = (
+    _LEDGER
+    + """
+-- ARGV[3]: the lease's new end
+if not entry or entry.state ~= 'held' or entry.owner ~= ARGV[1] then return 0 end
+write_entry(KEYS[1], KEYS[2], 'state', 'held', 'owner', ARGV[1], 'lease_until', ARGV[3])
+return 1
+"""
+)
+
+RELEASE_SEND = (
+    _LEDGER
+    + """
+if not entry or entry.state ~= 'held' or entry.owner ~= ARGV[1] then return 0 end
+write_entry(KEYS[1], KEYS[2], 'state', 'released', 'owner', '', 'lease_until', '0')
+return 1
+"""
+)
+
+SETTLE_SEND = (
+    _LEDGER
+    + """
+-- ARGV[3]: the outcome
+if entry then
+  if entry.state == 'settled' then  -- the first outcome stays; a retried settle is no conflict
+    if entry.owner == ARGV[1] and entry.outcome == ARGV[3] then return 1 end
+    return 0
+  end
+  if entry.state == 'held' and entry.owner ~= ARGV[1] and running(entry, now) then return 0 end
+end
+write_entry(KEYS[1], KEYS[2], 'state', 'settled', 'owner', ARGV[1], 'lease_until', '0',
+            'outcome', ARGV[3])
+return 1
+"""
+)
+
+SEND_OUTCOME = (
+    _LEDGER
+    + """
+if entry and entry.state == 'settled' then return entry.outcome or '' end
+return false
+"""
+)
+
+FORGET_LEDGER = """
+-- KEYS: the user's ledger index.  Its members are the entries' own keys.
+for _, entry in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  redis.call('DEL', entry)
+end
+redis.call('DEL', KEYS[1])
+return 1
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,36 +390,70 @@ class Keys:
     def document(self, tenant: str, kind: str, key: str) -> str:
         return self.key(tenant, "doc", kind, key)
 
+    def rep_log(self, tenant: str, rep_id: str) -> str:
+        return self.key(tenant, "rep-log", rep_id)
+
+    def teams(self, tenant: str) -> str:
+        return self.key(tenant, "teams")
+
+    def ledger(self, key: LedgerKey) -> str:
+        return self.key(
+            key.tenant, "ledger", key.user_id, key.kind.value, key.local_date.isoformat()
+        )
+
+    def ledgers(self, tenant: str, user_id: str) -> str:
+        return self.key(tenant, "ledgers", user_id)
+
+    @property
+    def schedule(self) -> str:
+        return f"{self.prefix}:schedule"
+
+    @property
+    def schedule_adapters(self) -> str:
+        return f"{self.prefix}:schedule-adapters"
+
 
 MAX_CONNECTIONS = 64
 POOL_TIMEOUT_S = 10
 
 
 class RedisStore:
-    def __init__(self, client: redis.asyncio.Redis, prefix: str = "vc") -> None:
+    def __init__(
+        self, client: redis.asyncio.Redis, prefix: str = "vc", clock: Clock = time.time
+    ) -> None:
         self.client = client
         self.keys = Keys(prefix)
+        self._clock = clock  # epoch seconds, for ledger leases
         self._save_rep = client.register_script(SAVE_REP)
         self._write_prospect = client.register_script(WRITE_PROSPECT)
         self._set_string = client.register_script(SET_STRING)
         self._due = client.register_script(DUE)
+        self._due_sends = client.register_script(DUE_SENDS)
+        self._move_send = client.register_script(MOVE_SEND)
+        self._drop_sends = client.register_script(DROP_SENDS)
+        self._claim_send = client.register_script(CLAIM_SEND)
+        self._renew_send = client.register_script(RENEW_SEND)
+        self._release_send = client.register_script(RELEASE_SEND)
+        self._settle_send = client.register_script(SETTLE_SEND)
+        self._send_outcome = client.register_script(SEND_OUTCOME)
+        self._forget_ledger = client.register_script(FORGET_LEDGER)
         # The reads every request makes share round trips with other requests' reads.
         self._reads = Batched(client)
 
     @classmethod
-    def connect(cls, url: str, prefix: str = "vc") -> RedisStore:
+    def connect(cls, url: str, prefix: str = "vc", clock: Clock = time.time) -> RedisStore:
         """A store on `url` that connects on first use: Redis may still be down."""
         # A blocking pool: under a burst, requests wait for a connection instead of failing
         # with MaxConnectionsError (which a rep would see as an apology).
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             url, decode_responses=True, max_connections=MAX_CONNECTIONS, timeout=POOL_TIMEOUT_S
         )
-        return cls(redis.asyncio.Redis(connection_pool=pool), prefix)
+        return cls(redis.asyncio.Redis(connection_pool=pool), prefix, clock)
 
     @classmethod
-    async def open(cls, url: str, prefix: str = "vc") -> RedisStore:
+    async def open(cls, url: str, prefix: str = "vc", clock: Clock = time.time) -> RedisStore:
         """A store on `url` that answered a ping."""
-        store = cls.connect(url, prefix)
+        store = cls.connect(url, prefix, clock)
         await store.ping()
         return store
 
@@ -293,7 +504,10 @@ class RedisStore:
         return TeamConfig.from_json(tenant, team, _text(raw))
 
     async def save_team(self, config: TeamConfig) -> None:
-        await self.client.set(self.keys.team(config.tenant, config.team), config.to_json())
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.team(config.tenant, config.team), config.to_json())
+            pipe.sadd(self.keys.teams(config.tenant), config.team)
+            await pipe.execute()
 
     async def change_team(self, tenant: str, team: str, change: TeamChange) -> TeamConfig:
         key = self.keys.team(tenant, team)
@@ -306,7 +520,8 @@ class RedisStore:
                 else TeamConfig.from_json(tenant, team, body)
             )
             changed = change(stored)
-            if await self._change_string(key, body, changed.to_json()) != CONFLICT:
+            listed = (self.keys.teams(tenant), team)
+            if await self._change_string(key, body, changed.to_json(), listed) != CONFLICT:
                 return changed
             await _back_off(attempt)
         raise StoreContention("team settings")
@@ -392,6 +607,131 @@ class RedisStore:
         )
         return [_check_in(member) for member in _texts(members)]
 
+    async def rep_check_ins(
+        self, tenant: str, rep_id: str, since: datetime, until: datetime
+    ) -> list[CheckIn]:
+        members = await self.client.zrangebyscore(
+            self.keys.rep_log(tenant, rep_id), since.timestamp(), f"({until.timestamp()!r}"
+        )
+        return [_check_in(member) for member in _texts(members)]
+
+    async def teams_managed_by(self, tenant: str, user_id: str) -> list[TeamConfig]:
+        teams = await self._team_ids(tenant)
+        if not teams:
+            return []
+        found = await self.client.mget([self.keys.team(tenant, team) for team in teams])
+        configs = [
+            TeamConfig.from_json(tenant, team, _text(raw))
+            for team, raw in zip(teams, found, strict=True)
+            if raw is not None
+        ]
+        return [config for config in configs if user_id in config.managers]
+
+    # The schedule index
+
+    async def schedule_send(self, send: ScheduledSend) -> None:
+        member = _send_member(send.tenant, send.user_id, send.kind)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.zadd(self.keys.schedule, {member: epoch_seconds(send.due_at)})
+            pipe.hset(self.keys.schedule_adapters, member, send.adapter)
+            await pipe.execute()
+
+    async def unschedule_send(self, tenant: str, user_id: str, kind: SendKind) -> None:
+        member = _send_member(tenant, user_id, kind)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.zrem(self.keys.schedule, member)
+            pipe.hdel(self.keys.schedule_adapters, member)
+            await pipe.execute()
+
+    async def get_send(self, tenant: str, user_id: str, kind: SendKind) -> ScheduledSend | None:
+        member = _send_member(tenant, user_id, kind)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.zscore(self.keys.schedule, member)
+            pipe.hget(self.keys.schedule_adapters, member)
+            score, adapter = await pipe.execute()
+        if score is None:
+            return None
+        return _send(member, score, adapter)
+
+    async def due_sends(self, until: datetime, limit: int) -> list[ScheduledSend]:
+        if limit <= 0:
+            return []
+        found = await self._due_sends(
+            keys=[self.keys.schedule, self.keys.schedule_adapters],
+            args=[repr(epoch_seconds(until)), str(limit)],
+        )
+        due, unreadable = [], []
+        for entry in found if isinstance(found, list) else ():
+            send = _due_entry(entry)
+            if isinstance(send, ScheduledSend):
+                due.append(send)
+            elif send is not None:
+                unreadable.extend(send)
+        if unreadable:  # dropped, or they would fill every batch from now on
+            await self._drop_sends(
+                keys=[self.keys.schedule, self.keys.schedule_adapters], args=unreadable
+            )
+        return due
+
+    async def move_send(self, send: ScheduledSend, due_at: datetime) -> bool:
+        moved: int = await self._move_send(
+            keys=[self.keys.schedule],
+            args=[
+                _send_member(send.tenant, send.user_id, send.kind),
+                repr(epoch_seconds(send.due_at)),
+                repr(epoch_seconds(due_at)),
+            ],
+        )
+        return moved == 1
+
+    # The ledger
+
+    async def claim_send(self, key: LedgerKey, owner: str, lease_seconds: float) -> Claim:
+        check_lease(lease_seconds)
+        now = self._clock()
+        answer = await self._ledger_script(self._claim_send, key, owner, now, now + lease_seconds)
+        return Claim(_text(answer))
+
+    async def renew_send(self, key: LedgerKey, owner: str, lease_seconds: float) -> bool:
+        check_lease(lease_seconds)
+        now = self._clock()
+        renewed = await self._ledger_script(self._renew_send, key, owner, now, now + lease_seconds)
+        return bool(renewed == 1)
+
+    async def release_send(self, key: LedgerKey, owner: str) -> None:
+        await self._ledger_script(self._release_send, key, owner, self._clock())
+
+    async def settle_send(self, key: LedgerKey, owner: str, outcome: SendOutcome) -> bool:
+        settled = await self._ledger_script(
+            self._settle_send, key, owner, self._clock(), outcome.value
+        )
+        return bool(settled == 1)
+
+    async def send_outcome(self, key: LedgerKey) -> SendOutcome | None:
+        found = await self._ledger_script(self._send_outcome, key, "", self._clock())
+        if found is None:
+            return None
+        try:
+            return SendOutcome(_text(found))
+        except (TypeError, ValueError, AttributeError):
+            log.warning("ledger_entry_unreadable", extra={"store": "redis", **_ledger_ids(key)})
+            return None
+
+    async def _ledger_script(
+        self, script: Any, key: LedgerKey, owner: str, now: float, *own: float | str
+    ) -> Any:
+        kept = LEDGER_KEPT.total_seconds()
+        return await script(
+            keys=[self.keys.ledger(key), self.keys.ledgers(key.tenant, key.user_id)],
+            args=[
+                owner,
+                repr(now),
+                *(repr(arg) if isinstance(arg, float) else arg for arg in own),
+                str(int(kept * 1000)),
+                repr(now + kept),
+            ],
+        )
+
     async def forget_prospect(self, tenant: str, rep_id: str, key: str) -> bool:
         prospect = self.keys.prospect(tenant, rep_id, key)
         log = self.keys.log(tenant, rep_id, key)
@@ -408,6 +748,8 @@ class RedisStore:
                     pipe.srem(self.keys.owned(tenant, rep_id), key)
                     for team, in_team in _by_team(members).items():
                         pipe.zrem(self.keys.team_log(tenant, team), *in_team)
+                    if members:
+                        pipe.zrem(self.keys.rep_log(tenant, rep_id), *members)
                     await pipe.execute()
                     return existed
                 except WatchError:
@@ -427,8 +769,26 @@ class RedisStore:
                 self.keys.owned(tenant, rep_id),
                 self.keys.callbacks(tenant, rep_id),
                 self.keys.recycles(tenant, rep_id),
+                self.keys.rep_log(tenant, rep_id),
             )
+            members = [_send_member(tenant, rep_id, kind) for kind in SendKind]
+            pipe.zrem(self.keys.schedule, *members)
+            pipe.hdel(self.keys.schedule_adapters, *members)
             await pipe.execute()
+        await self._forget_ledger(keys=[self.keys.ledgers(tenant, rep_id)], args=[])
+        await self._leave_teams(tenant, rep_id)
+
+    async def _leave_teams(self, tenant: str, user_id: str) -> None:
+        """Take the user out of every team's managers (and their own team's label)."""
+        for team in await self._team_ids(tenant):
+            config = await self.get_team(tenant, team)
+            if without_manager(config, user_id) != config:
+                await self.change_team(
+                    tenant, team, lambda stored: without_manager(stored, user_id)
+                )
+
+    async def _team_ids(self, tenant: str) -> list[str]:
+        return sorted(map(_text, await self.client.smembers(self.keys.teams(tenant))))
 
     async def export_rep(self, tenant: str, rep_id: str) -> dict[str, Any]:
         rep = await self.get_rep(tenant, rep_id)
@@ -455,14 +815,21 @@ class RedisStore:
             await _back_off(attempt)
         raise StoreContention("document")
 
-    async def _change_string(self, key: str, expected: str | None, value: str | None) -> int:
-        """Set (None: delete) the string at `key` if it still holds `expected`; keeps its TTL."""
-        args = [
-            "" if value is None else value,
-            *_expectation(expected),
-            "1" if value is None else "0",
-        ]
-        written: int = await self._set_string(keys=[key], args=args)
+    async def _change_string(
+        self,
+        key: str,
+        expected: str | None,
+        value: str | None,
+        listed: tuple[str, str] | None = None,
+    ) -> int:
+        """Set (None: delete) the string at `key` if it still holds `expected`; keeps its TTL.
+        With `listed` (a set and a member), a written value also puts the member in the set."""
+        keys, args = [key], ["" if value is None else value, *_expectation(expected)]
+        args.append("1" if value is None else "0")
+        if listed is not None:
+            keys.append(listed[0])
+            args.append(listed[1])
+        written: int = await self._set_string(keys=keys, args=args)
         return written
 
     async def get_document(self, tenant: str, kind: str, key: str) -> str | None:
@@ -511,6 +878,7 @@ class RedisStore:
             self.keys.sequence(tenant),
             self.keys.log(tenant, check_in.rep_id, check_in.prospect_key),
             self.keys.team_log(tenant, check_in.team),
+            self.keys.rep_log(tenant, check_in.rep_id),
         ]
 
 
@@ -601,3 +969,52 @@ def _texts(values: Iterable[object]) -> list[str]:
             raise TypeError(f"expected a member, got {type(value).__name__}")
         texts.append(_text(value))
     return texts
+
+
+def _send_member(tenant: str, user_id: str, kind: SendKind) -> str:
+    """A send's member in the schedule index: JSON, so ids holding any character stay apart."""
+    return json.dumps([tenant, user_id, kind.value], separators=(",", ":"))
+
+
+def _send(member: str, score: object, adapter: object) -> ScheduledSend | None:
+    """The send an index entry holds, or None (logged, ids only) if it cannot be read."""
+    ids: dict[str, str] = {}
+    try:
+        tenant, user_id, kind = json.loads(member)
+        if not all(isinstance(part, str) for part in (tenant, user_id, kind)):
+            raise TypeError("ids are text")
+        ids = {"tenant": tenant, "user": user_id, "kind": kind}
+        if not isinstance(adapter, str | bytes):
+            raise TypeError("a send has an adapter")
+        seconds = float(score) if isinstance(score, str | bytes | int | float) else math.nan
+        if not math.isfinite(seconds):
+            raise ValueError("due_at is a finite number")
+        return ScheduledSend(tenant, user_id, SendKind(kind), utc_moment(seconds), _text(adapter))
+    except (TypeError, ValueError, OverflowError, OSError) as error:
+        log.warning(
+            "scheduled_send_unreadable",
+            extra={"store": "redis", "error": type(error).__name__, **ids},
+        )
+        return None
+
+
+def _due_entry(entry: object) -> ScheduledSend | list[str] | None:
+    """A due_sends entry's send; if it cannot be read, the DROP_SENDS arguments that drop it
+    (None: not even its member can be named)."""
+    if not isinstance(entry, list) or len(entry) != 3 or not isinstance(entry[0], str | bytes):
+        return None
+    member, score, adapter = _text(entry[0]), entry[1], entry[2]
+    send = _send(member, score, adapter)
+    if send is not None:
+        return send
+    # An entry with no adapter may be fixed by a schedule_send meanwhile: keep it if so.
+    return [member, "unless-adapter" if adapter is None else "always"]
+
+
+def _ledger_ids(key: LedgerKey) -> dict[str, str]:
+    return {
+        "tenant": key.tenant,
+        "user": key.user_id,
+        "kind": key.kind.value,
+        "local_date": key.local_date.isoformat(),
+    }

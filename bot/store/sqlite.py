@@ -7,6 +7,8 @@ on the disk, and one connection serialises the writes, which is what SQLite want
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import sqlite3
 import time
 from collections.abc import Callable
@@ -15,8 +17,19 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.records import CheckIn, ProspectRecord, RepProfile, TeamConfig
+from bot.records import (
+    CheckIn,
+    Claim,
+    LedgerKey,
+    ProspectRecord,
+    RepProfile,
+    ScheduledSend,
+    SendKind,
+    SendOutcome,
+    TeamConfig,
+)
 from bot.store.base import (
+    LEDGER_DAYS,
     UNREAD,
     Change,
     DocumentChange,
@@ -24,9 +37,13 @@ from bot.store.base import (
     ProspectChange,
     RepChange,
     TeamChange,
+    check_lease,
     check_same_prospect,
     check_ttl,
+    epoch_seconds,
     export_document,
+    utc_moment,
+    without_manager,
 )
 from bot.types import Role
 
@@ -79,19 +96,45 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE prospects SET data = json_set(data, '$.region', '')
     WHERE json_extract(data, '$.region') = 'US';
     """,
+    # Scheduled sends: a rep's nudge time and platform, their check-ins read by rep, the
+    # schedule index (one row per recipient and kind, by instant) and the send ledger.
+    """
+    ALTER TABLE reps ADD COLUMN nudge TEXT NOT NULL DEFAULT '08:00';
+    ALTER TABLE reps ADD COLUMN platform TEXT NOT NULL DEFAULT '';
+    CREATE INDEX check_ins_by_rep ON check_ins (tenant, rep_id, at);
+    CREATE TABLE sends (
+        tenant TEXT NOT NULL, user_id TEXT NOT NULL, kind TEXT NOT NULL, due_at REAL NOT NULL,
+        adapter TEXT NOT NULL,
+        PRIMARY KEY (tenant, user_id, kind)
+    );
+    CREATE INDEX sends_by_due ON sends (due_at);
+    CREATE TABLE ledger (
+        tenant TEXT NOT NULL, user_id TEXT NOT NULL, kind TEXT NOT NULL, local_date TEXT NOT NULL,
+        state TEXT NOT NULL, owner TEXT NOT NULL, lease_until REAL NOT NULL, outcome TEXT,
+        written_at REAL NOT NULL,
+        PRIMARY KEY (tenant, user_id, kind, local_date)
+    );
+    CREATE INDEX ledger_by_age ON ledger (written_at);
+    """,
 )
+
+# Ledger states. An entry is written whole by every claim, settle and release, and expires
+# LEDGER_DAYS after its last write.
+HELD, RELEASED, SETTLED = "held", "released", "settled"
+LEDGER_SECONDS = LEDGER_DAYS * 86400
+log = logging.getLogger("voicemail_coach.store")
 
 
 class SQLiteStore:
     def __init__(self, path: str | Path, clock: Clock = time.time) -> None:
         self._path = str(path)
-        self._clock = clock  # epoch seconds, for documents' expiry
+        self._clock = clock  # epoch seconds, for documents' expiry and ledger leases
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
 
     @classmethod
-    async def open(cls, path: str | Path) -> SQLiteStore:
-        store = cls(path)
+    async def open(cls, path: str | Path, clock: Clock = time.time) -> SQLiteStore:
+        store = cls(path, clock)
         try:
             await store._run(store._connect)
         except BaseException:
@@ -160,7 +203,8 @@ class SQLiteStore:
     async def get_rep(self, tenant: str, user_id: str) -> RepProfile | None:
         row = await self._run(
             lambda: self.db.execute(
-                "SELECT * FROM reps WHERE tenant = ? AND user_id = ?", (tenant, user_id)
+                f"SELECT {REP_COLUMNS} FROM reps WHERE tenant = ? AND user_id = ?",
+                (tenant, user_id),
             ).fetchone()
         )
         return None if row is None else _rep(row)
@@ -170,15 +214,16 @@ class SQLiteStore:
 
     def _write_rep(self, rep: RepProfile) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO reps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO reps ({REP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (rep.tenant, rep.user_id, rep.name, rep.company, rep.phone, rep.pitch,
-             rep.timezone, rep.role.value, rep.team),
+             rep.timezone, rep.role.value, rep.team, rep.nudge, rep.platform),
         )  # fmt: skip
 
     async def reps_in_team(self, tenant: str, team: str) -> list[RepProfile]:
         rows = await self._run(
             lambda: self.db.execute(
-                "SELECT * FROM reps WHERE tenant = ? AND team = ? ORDER BY user_id", (tenant, team)
+                f"SELECT {REP_COLUMNS} FROM reps WHERE tenant = ? AND team = ? ORDER BY user_id",
+                (tenant, team),
             ).fetchall()
         )
         return [_rep(row) for row in rows]
@@ -273,7 +318,8 @@ class SQLiteStore:
     async def change_rep(self, tenant: str, user_id: str, change: RepChange) -> RepProfile:
         def work(db: sqlite3.Connection) -> RepProfile:
             row = db.execute(
-                "SELECT * FROM reps WHERE tenant = ? AND user_id = ?", (tenant, user_id)
+                f"SELECT {REP_COLUMNS} FROM reps WHERE tenant = ? AND user_id = ?",
+                (tenant, user_id),
             ).fetchone()
             changed = change(None if row is None else _rep(row))
             if row is None or changed != _rep(row):
@@ -336,6 +382,181 @@ class SQLiteStore:
         )
         return [CheckIn.from_json(row[0]) for row in rows]
 
+    async def rep_check_ins(
+        self, tenant: str, rep_id: str, since: datetime, until: datetime
+    ) -> list[CheckIn]:
+        rows = await self._run(
+            lambda: self.db.execute(
+                "SELECT data FROM check_ins WHERE tenant = ? AND rep_id = ? AND at >= ? AND at < ? "
+                "ORDER BY at, id",
+                (tenant, rep_id, since.timestamp(), until.timestamp()),
+            ).fetchall()
+        )
+        return [CheckIn.from_json(row[0]) for row in rows]
+
+    async def teams_managed_by(self, tenant: str, user_id: str) -> list[TeamConfig]:
+        rows = await self._run(lambda: self._managed_teams(self.db, tenant, user_id))
+        return [TeamConfig.from_json(tenant, team, config) for team, config in rows]
+
+    @staticmethod
+    def _managed_teams(db: sqlite3.Connection, tenant: str, user_id: str) -> list[Any]:
+        return db.execute(
+            "SELECT team, config FROM teams WHERE tenant = ? AND CASE WHEN json_valid(config) "
+            "THEN EXISTS (SELECT 1 FROM json_each(config, '$.managers') WHERE value = ?) END "
+            "ORDER BY team",
+            (tenant, user_id),
+        ).fetchall()
+
+    # The schedule index
+
+    async def schedule_send(self, send: ScheduledSend) -> None:
+        row = (send.tenant, send.user_id, send.kind.value, epoch_seconds(send.due_at), send.adapter)
+        await self._run(
+            lambda: self.db.execute("INSERT OR REPLACE INTO sends VALUES (?, ?, ?, ?, ?)", row)
+        )
+
+    async def unschedule_send(self, tenant: str, user_id: str, kind: SendKind) -> None:
+        await self._run(
+            lambda: self.db.execute(
+                "DELETE FROM sends WHERE tenant = ? AND user_id = ? AND kind = ?",
+                (tenant, user_id, kind.value),
+            )
+        )
+
+    async def get_send(self, tenant: str, user_id: str, kind: SendKind) -> ScheduledSend | None:
+        row = await self._run(
+            lambda: self.db.execute(
+                "SELECT rowid, tenant, user_id, kind, due_at, adapter FROM sends "
+                "WHERE tenant = ? AND user_id = ? AND kind = ?",
+                (tenant, user_id, kind.value),
+            ).fetchone()
+        )
+        return None if row is None else _send(row)
+
+    async def due_sends(self, until: datetime, limit: int) -> list[ScheduledSend]:
+        if limit <= 0:
+            return []
+        rows = await self._run(
+            lambda: self.db.execute(
+                "SELECT rowid, tenant, user_id, kind, due_at, adapter FROM sends "
+                "WHERE due_at <= ? ORDER BY due_at LIMIT ?",
+                (epoch_seconds(until), limit),
+            ).fetchall()
+        )
+        due, unreadable = [], []
+        for row in rows:
+            send = _send(row)
+            if send is None:
+                unreadable.append((row[0],))
+            else:
+                due.append(send)
+        if unreadable:  # dropped, or they would fill every batch from now on
+            await self._transaction(
+                lambda db: db.executemany("DELETE FROM sends WHERE rowid = ?", unreadable)
+            )
+        return due
+
+    async def move_send(self, send: ScheduledSend, due_at: datetime) -> bool:
+        moved = (
+            epoch_seconds(due_at),
+            send.tenant,
+            send.user_id,
+            send.kind.value,
+            epoch_seconds(send.due_at),
+        )
+        changed = await self._transaction(
+            lambda db: (
+                db.execute(
+                    "UPDATE sends SET due_at = ? "
+                    "WHERE tenant = ? AND user_id = ? AND kind = ? AND due_at = ?",
+                    moved,
+                ).rowcount
+            )
+        )
+        return bool(changed == 1)
+
+    # The ledger
+
+    async def claim_send(self, key: LedgerKey, owner: str, lease_seconds: float) -> Claim:
+        check_lease(lease_seconds)
+
+        def work(db: sqlite3.Connection) -> Claim:
+            now = self._clock()
+            db.execute("DELETE FROM ledger WHERE written_at <= ?", (now - LEDGER_SECONDS,))
+            claim = _claim(self._ledger_entry(db, key, now), now)
+            if claim in (Claim.FRESH, Claim.RECOVER):
+                self._write_entry(db, key, HELD, owner, now + lease_seconds, None, now)
+            return claim
+
+        return await self._transaction(work)
+
+    async def renew_send(self, key: LedgerKey, owner: str, lease_seconds: float) -> bool:
+        check_lease(lease_seconds)
+
+        def work(db: sqlite3.Connection) -> bool:
+            now = self._clock()
+            entry = self._ledger_entry(db, key, now)
+            if entry is None or entry[:2] != (HELD, owner):
+                return False
+            self._write_entry(db, key, HELD, owner, now + lease_seconds, None, now)
+            return True
+
+        return await self._transaction(work)
+
+    async def release_send(self, key: LedgerKey, owner: str) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            now = self._clock()
+            entry = self._ledger_entry(db, key, now)
+            if entry is not None and entry[:2] == (HELD, owner):
+                self._write_entry(db, key, RELEASED, "", 0.0, None, now)
+
+        await self._transaction(work)
+
+    async def settle_send(self, key: LedgerKey, owner: str, outcome: SendOutcome) -> bool:
+        def work(db: sqlite3.Connection) -> bool:
+            now = self._clock()
+            entry = self._ledger_entry(db, key, now)
+            if entry is not None:
+                state, holder, lease_until, settled = entry
+                if state == SETTLED:  # the first outcome stays; a retried settle is no conflict
+                    return bool(holder == owner and settled == outcome.value)
+                if state == HELD and holder != owner and _running(lease_until, now):
+                    return False
+            self._write_entry(db, key, SETTLED, owner, 0.0, outcome.value, now)
+            return True
+
+        return await self._transaction(work)
+
+    async def send_outcome(self, key: LedgerKey) -> SendOutcome | None:
+        entry = await self._run(lambda: self._ledger_entry(self.db, key, self._clock()))
+        if entry is None or entry[0] != SETTLED:
+            return None
+        return _outcome(key, entry[3])
+
+    def _ledger_entry(self, db: sqlite3.Connection, key: LedgerKey, now: float) -> Any:
+        """(state, owner, lease_until, outcome) of the entry, or None (never written, or gone
+        LEDGER_DAYS after its last write)."""
+        return db.execute(
+            "SELECT state, owner, lease_until, outcome FROM ledger "
+            "WHERE tenant = ? AND user_id = ? AND kind = ? AND local_date = ? AND written_at > ?",
+            (*_ledger_ids(key), now - LEDGER_SECONDS),
+        ).fetchone()
+
+    @staticmethod
+    def _write_entry(
+        db: sqlite3.Connection,
+        key: LedgerKey,
+        state: str,
+        owner: str,
+        lease_until: float,
+        outcome: str | None,
+        now: float,
+    ) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*_ledger_ids(key), state, owner, lease_until, outcome, now),
+        )
+
     async def forget_prospect(self, tenant: str, rep_id: str, key: str) -> bool:
         def work(db: sqlite3.Connection) -> bool:
             gone = db.execute(
@@ -363,6 +584,15 @@ class SQLiteStore:
             db.execute("DELETE FROM reps WHERE tenant = ? AND user_id = ?", owner)
             db.execute("DELETE FROM prospects WHERE tenant = ? AND rep_id = ?", owner)
             db.execute("DELETE FROM check_ins WHERE tenant = ? AND rep_id = ?", owner)
+            db.execute("DELETE FROM sends WHERE tenant = ? AND user_id = ?", owner)
+            db.execute("DELETE FROM ledger WHERE tenant = ? AND user_id = ?", owner)
+            own_team = db.execute(
+                "SELECT team, config FROM teams WHERE tenant = ? AND team = ?", owner
+            ).fetchall()
+            for team, config in {*self._managed_teams(db, tenant, rep_id), *own_team}:
+                self._write_team(
+                    without_manager(TeamConfig.from_json(tenant, team, config), rep_id)
+                )
 
         await self._transaction(work)
         await self._run(self._drop_old_page_copies)
@@ -469,6 +699,64 @@ class SQLiteStore:
             )
 
 
+REP_COLUMNS = "tenant, user_id, name, company, phone, pitch, timezone, role, team, nudge, platform"
+
+
 def _rep(row: sqlite3.Row | tuple[Any, ...]) -> RepProfile:
-    tenant, user_id, name, company, phone, pitch, timezone, role, team = row
-    return RepProfile(tenant, user_id, name, company, phone, pitch, timezone, Role(role), team)
+    tenant, user_id, name, company, phone, pitch, timezone, role, team, nudge, platform = row
+    return RepProfile(
+        tenant, user_id, name, company, phone, pitch, timezone, Role(role), team, nudge, platform
+    )
+
+
+def _send(row: tuple[Any, ...]) -> ScheduledSend | None:
+    """The send a row holds, or None (logged, ids only) if it cannot be read."""
+    _, tenant, user_id, kind, due_at, adapter = row
+    try:
+        if not all(isinstance(text, str) for text in (tenant, user_id, adapter)):
+            raise TypeError("ids are text")
+        if isinstance(due_at, bool) or not isinstance(due_at, int | float):
+            raise TypeError("due_at is a number")
+        if not math.isfinite(due_at):
+            raise ValueError("due_at is finite")
+        return ScheduledSend(tenant, user_id, SendKind(kind), utc_moment(due_at), adapter)
+    except (TypeError, ValueError, OverflowError, OSError) as error:
+        log.warning(
+            "scheduled_send_unreadable",
+            extra={"store": "sqlite", "row": row[0], "error": type(error).__name__},
+        )
+        return None
+
+
+def _ledger_ids(key: LedgerKey) -> tuple[str, str, str, str]:
+    return (key.tenant, key.user_id, key.kind.value, key.local_date.isoformat())
+
+
+def _running(lease_until: object, now: float) -> bool:
+    return isinstance(lease_until, int | float) and lease_until > now
+
+
+def _claim(entry: tuple[Any, ...] | None, now: float) -> Claim:
+    """What a claim of this entry answers."""
+    if entry is None:
+        return Claim.FRESH
+    state, _, lease_until, _ = entry
+    if state == SETTLED:
+        return Claim.DONE
+    if state == RELEASED:
+        return Claim.FRESH
+    if state == HELD and _running(lease_until, now):
+        return Claim.BUSY
+    return Claim.RECOVER  # a holder died mid-send (or the entry is unreadable): it may be out
+
+
+def _outcome(key: LedgerKey, value: object) -> SendOutcome | None:
+    try:
+        return SendOutcome(str(value))
+    except ValueError:
+        log.warning(
+            "ledger_entry_unreadable",
+            extra={"store": "sqlite", "tenant": key.tenant, "user": key.user_id,
+                   "kind": key.kind.value, "local_date": key.local_date.isoformat()},
+        )  # fmt: skip
+        return None

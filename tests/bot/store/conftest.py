@@ -1,15 +1,24 @@
-"""Builders for the store tests: small records with realistic values, changed per test."""
+"""Builders for the store tests: small records with realistic values, changed per test; and
+stores for them: one whose clock a test moves, and one that several processes can open."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
+from uuid import uuid4
+
+import pytest
 
 from bot.checkins import apply_check_in
 from bot.records import Advice, CheckIn, Outcome, ProspectRecord, RepProfile, TeamConfig
+from bot.store import RedisStore, SQLiteStore, Store
 from bot.types import Role
 from policy import Action, Relationship, Settings
+from tests.conftest import delete_prefix, reachable_redis_url
 
 TENANT = "T-acme"
 OTHER_TENANT = "T-globex"
@@ -113,3 +122,75 @@ def checked_in(
     return apply_check_in(
         record, outcome, at, rep=rep, team=TeamConfig(record.tenant, team), key=key
     )
+
+
+class Clock:
+    """Epoch seconds that stand still until a test moves them (a store's lease clock)."""
+
+    def __init__(self, start: datetime = NOW) -> None:
+        self.now = start.timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def clocked_store(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock
+) -> AsyncIterator[Store]:
+    """Each store in turn, reading `clock` for its leases and expiry."""
+    store: Store
+    if request.param == "sqlite":
+        store = await SQLiteStore.open(tmp_path / "store.db", clock=clock)
+        try:
+            yield store
+        finally:
+            await store.close()
+    else:
+        url, prefix = reachable_redis_url(), f"vctest:{uuid4().hex}"
+        store = await RedisStore.open(url, prefix=prefix, clock=clock)
+        try:
+            yield store
+        finally:
+            await store.close()
+            await delete_prefix(url, prefix)
+
+
+@asynccontextmanager
+async def opened(kind: str, where: str) -> AsyncIterator[Store]:
+    """The store a process opens: the SQLite file at `where`, or Redis under prefix `where`."""
+    store: Store
+    if kind == "sqlite":
+        store = await SQLiteStore.open(where)
+    else:
+        store = await RedisStore.open(reachable_redis_url(), prefix=where)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def shared_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[str, str]]:
+    """(kind, where) of a store that processes can open: a file, or a Redis prefix of its own."""
+    if request.param == "sqlite":
+        path = tmp_path / "shared.db"
+        async with opened("sqlite", str(path)):  # made and migrated before the writers race
+            pass
+        yield "sqlite", str(path)
+    else:
+        url, prefix = reachable_redis_url(), f"vctest:{uuid4().hex}"
+        try:
+            yield "redis", prefix
+        finally:
+            await delete_prefix(url, prefix)

@@ -10,12 +10,9 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import multiprocessing.synchronize
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
-from uuid import uuid4
 
 import pytest
 
@@ -30,10 +27,10 @@ from tests.bot.store.conftest import (
     TEAM,
     TENANT,
     checked_in,
+    opened,
     prospect,
     rep_profile,
 )
-from tests.conftest import delete_prefix, reachable_redis_url
 
 KEY = prospect().key
 
@@ -227,20 +224,6 @@ PROCESSES = 4
 CALLS_EACH = 12
 
 
-@asynccontextmanager
-async def opened(kind: str, where: str) -> AsyncIterator[Store]:
-    """The store a process opens: the SQLite file at `where`, or Redis under prefix `where`."""
-    store: Store
-    if kind == "sqlite":
-        store = await SQLiteStore.open(where)
-    else:
-        store = await RedisStore.open(reachable_redis_url(), prefix=where)
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
 def write_from_a_process(
     kind: str, where: str, writer: int, start: multiprocessing.synchronize.Barrier
 ) -> None:
@@ -260,24 +243,6 @@ async def _write(kind: str, where: str, writer: int) -> None:
             await store.change_prospect(TENANT, REP, KEY, one_more_call(f"w{writer}-{call}", call))
             await store.change_rep(TENANT, REP, longer_pitch)
             await store.change_document(TENANT, "note", "k", lambda body: f"{body or ''}{writer}")
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-async def shared_store(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[tuple[str, str]]:
-    """(kind, where) of a store that processes can open: a file, or a Redis prefix of its own."""
-    if request.param == "sqlite":
-        path = tmp_path / "shared.db"
-        async with opened("sqlite", str(path)):  # made and migrated before the writers race
-            pass
-        yield "sqlite", str(path)
-    else:
-        url, prefix = reachable_redis_url(), f"vctest:{uuid4().hex}"
-        try:
-            yield "redis", prefix
-        finally:
-            await delete_prefix(url, prefix)
 
 
 async def test_check_ins_from_concurrent_processes_all_count(shared_store: tuple[str, str]) -> None:

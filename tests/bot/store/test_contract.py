@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.records import Outcome, ProspectRecord, TeamConfig
+from bot.records import DigestCadence, Outcome, ProspectRecord, TeamConfig
 from bot.store import Store, export_document
+from bot.store.base import Change
 from bot.types import Role
 from policy import ScriptKind
 from tests.bot.store.conftest import (
@@ -77,6 +78,50 @@ async def test_team_config_round_trip(store: Store) -> None:
     assert got.playbook == "rapport-series"
     assert got.settings.final_attempt == 4
     assert got.settings.scripts[ScriptKind.FINAL].startswith("Hi $prospect, $rep here")
+
+
+async def test_a_reps_nudge_time_and_platform_round_trip(store: Store) -> None:
+    rep = rep_profile(nudge="07:30", platform="teams")
+    await store.save_rep(rep)
+    assert await store.get_rep(TENANT, REP) == rep
+    await store.change_rep(TENANT, REP, lambda stored: dataclasses.replace(rep, nudge="off"))
+    assert await store.get_rep(TENANT, REP) == dataclasses.replace(rep, nudge="off")
+    assert (await store.export_rep(TENANT, REP))["profile"]["nudge"] == "off"
+    await store.save_rep(rep_profile(OTHER_REP))
+    assert await store.get_rep(TENANT, OTHER_REP) == rep_profile(OTHER_REP, nudge="08:00")
+
+
+async def test_a_teams_managers_digest_and_label_round_trip(store: Store) -> None:
+    config = dataclasses.replace(
+        team_config(), managers=("U-dana", "U-eli"), digest=DigestCadence.BOTH, label="Dana's"
+    )
+    await store.save_team(config)
+    assert await store.get_team(TENANT, TEAM) == config
+    changed = await store.change_team(
+        TENANT, TEAM, lambda team: dataclasses.replace(team, digest=DigestCadence.OFF)
+    )
+    assert await store.get_team(TENANT, TEAM) == changed
+    assert changed.managers == ("U-dana", "U-eli") and changed.label == "Dana's"
+
+
+async def test_teams_managed_by_lists_the_users_teams_by_id(store: Store) -> None:
+    def managed(*managers: str) -> Any:
+        return lambda team: dataclasses.replace(team, managers=managers)
+
+    await store.save_team(dataclasses.replace(team_config(team="west"), managers=(REP,)))
+    await store.change_team(TENANT, "east", managed(OTHER_REP, REP))
+    await store.change_team(TENANT, "north", managed(OTHER_REP))
+    await store.change_team(TENANT, "south", managed(f"{REP}-2", f"x{REP}"))  # no prefix matches
+    await store.change_team(OTHER_TENANT, "globex", managed(REP))
+    assert [team.team for team in await store.teams_managed_by(TENANT, REP)] == ["east", "west"]
+    assert [team.team for team in await store.teams_managed_by(TENANT, OTHER_REP)] == [
+        "east",
+        "north",
+    ]
+    assert [team.team for team in await store.teams_managed_by(OTHER_TENANT, REP)] == ["globex"]
+    assert await store.teams_managed_by(TENANT, "U-nobody") == []
+    await store.change_team(TENANT, "west", managed())
+    assert await store.teams_managed_by(TENANT, REP) == [await store.get_team(TENANT, "east")]
 
 
 # Prospects
@@ -271,6 +316,37 @@ async def test_team_check_ins_by_time_range_and_team_oldest_first(store: Store) 
     assert await store.team_check_ins(TENANT, "west", at, NOW) == [outside[2]]
 
 
+async def test_rep_check_ins_by_time_range_and_rep_oldest_first(store: Store) -> None:
+    dana, eve = prospect("Dana Lee", "Initech"), prospect("Eve Park", "Hooli")
+    bobs = prospect("Dana Lee", "Initech", rep_id=OTHER_REP)
+    theirs = prospect("Dana Lee", "Initech", tenant=OTHER_TENANT)
+    at = NOW - timedelta(hours=2)
+    inside = [
+        (dana, checked_in(dana, at=at)[1]),
+        (eve, checked_in(eve, at=at + timedelta(minutes=30), team="west")[1]),
+        (dana, checked_in(dana, Outcome.LEFT, at=NOW - timedelta(seconds=1))[1]),
+    ]
+    outside = [
+        (dana, checked_in(dana, at=at - timedelta(seconds=1))[1]),
+        (eve, checked_in(eve, at=NOW)[1]),
+        (bobs, checked_in(bobs, at=NOW - timedelta(hours=1))[1]),
+        (theirs, checked_in(theirs, at=NOW - timedelta(hours=1))[1]),
+    ]
+    for record, check_in in random.Random(3).sample([*inside, *outside], 7):
+        await store.record_check_in(record, check_in)
+    assert await store.rep_check_ins(TENANT, REP, at, NOW) == [c for _, c in inside]
+    assert await store.rep_check_ins(TENANT, OTHER_REP, at, NOW) == [outside[2][1]]
+    assert await store.rep_check_ins(OTHER_TENANT, REP, at, NOW) == [outside[3][1]]
+    await store.forget_prospect(TENANT, REP, eve.key)
+    assert await store.rep_check_ins(TENANT, REP, at, NOW) == [inside[0][1], inside[2][1]]
+
+
+async def test_rep_check_ins_include_changes_with_a_check_in(store: Store) -> None:
+    record, check_in = checked_in(prospect(), Outcome.LEFT, key="k-1")
+    await store.change_prospect(TENANT, REP, record.key, lambda _: Change(record, None, check_in))
+    assert await store.rep_check_ins(TENANT, REP, NOW, NOW + HOUR) == [check_in]
+
+
 # Isolation
 
 
@@ -295,6 +371,7 @@ async def test_another_tenant_with_the_same_ids_sees_nothing(store: Store) -> No
     assert await store.callbacks_due(OTHER_TENANT, REP, NOW + timedelta(days=365)) == []
     assert await store.recycles_due(OTHER_TENANT, REP, TODAY) == []
     assert await store.team_check_ins(OTHER_TENANT, TEAM, NOW - timedelta(days=30), NOW) == []
+    assert await store.rep_check_ins(OTHER_TENANT, REP, NOW - timedelta(days=30), NOW) == []
     assert await store.export_rep(OTHER_TENANT, REP) == export_document(None, [], [])
     assert await store.forget_prospect(OTHER_TENANT, REP, ours.key) is False
     assert await store.get_prospect(TENANT, REP, ours.key) == ours
