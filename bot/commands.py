@@ -422,11 +422,20 @@ def _suggestion(tokens: list[Token]) -> tuple[str, str] | None:
             continue
         corrected = [Token(word, quoted=False), *rest]
         try:
-            _parse_tokens(corrected)
+            command = _parse_tokens(corrected)
         except (GrammarError, _NotACommand):
             continue
-        return COMMAND_USAGE[word], _line(corrected)
+        return _usage_of(command, COMMAND_USAGE[word]), _line(corrected)
     return None
+
+
+def _usage_of(command: Command, usage: str) -> str:
+    """The usage line a command has of its own (`team add`, `me nudge`), else `usage`."""
+    if isinstance(command, AddToTeam | RemoveFromTeam | ShowMembers):
+        return "team add"
+    if isinstance(command, EditProfile) and command.field == "nudge":
+        return "me nudge"
+    return usage
 
 
 def _is_near_miss(typed: str, word: str) -> bool:

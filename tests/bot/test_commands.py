@@ -437,7 +437,14 @@ def test_a_mentions_display_name_is_bounded() -> None:
 def test_a_near_miss_of_team_suggests_the_line_as_typed(text: str, corrected: str) -> None:
     error = grammar_error(text)
     assert error.problem == f"did you mean `{corrected}`?"
+    assert error.usage == USAGE["team add"]
     parse(corrected)
+
+
+def test_a_near_miss_of_me_nudge_shows_the_nudges_usage() -> None:
+    error = grammar_error("em nudge 7:30")
+    assert error.problem == "did you mean `me nudge 7:30`?"
+    assert error.usage == USAGE["me nudge"]
 
 
 @pytest.mark.parametrize("text", ["Tea Add Jo at Acme", "Tea Add Jo @ Acme", "Tam Lin @ Acme"])
