@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import timedelta
 
-from bot.records import Outcome
+from bot.records import (
+    DEFAULT_NUDGE,
+    LedgerKey,
+    Outcome,
+    ScheduledSend,
+    SendKind,
+    SendOutcome,
+    TeamConfig,
+)
 from bot.store import RedisStore
-from bot.store.redis import SEEN_FOR
+from bot.store.redis import PROFILE, SEEN_FOR
 from tests.bot.store.conftest import (
     NOW,
     OTHER_REP,
     REP,
     TEAM,
     TENANT,
+    TODAY,
     checked_in,
     due_at,
     prospect,
@@ -32,6 +43,9 @@ async def _write_one_of_everything(store: RedisStore, tenant: str) -> None:
     await store.save_prospect(due_at(prospect("Eve Park", "Hooli", tenant=tenant), NOW))
     updated, check_in = checked_in(prospect(tenant=tenant), Outcome.NOT_INTERESTED, key="k-1")
     assert await store.record_check_in(updated, check_in)
+    ledger = LedgerKey(tenant, REP, SendKind.REP_NUDGE, TODAY)
+    await store.claim_send(ledger, "worker-1", 60)
+    await store.settle_send(ledger, "worker-1", SendOutcome.SENT)
 
 
 async def test_every_key_starts_with_the_prefix_and_the_tenant(redis_store: RedisStore) -> None:
@@ -40,8 +54,40 @@ async def test_every_key_starts_with_the_prefix_and_the_tenant(redis_store: Redi
     kinds = {key.split(":")[3] for key in keys}
     assert {"rep", "team", "team-reps", "prospect", "log", "team-log", "seen"} <= kinds
     assert {"callbacks", "recycles", "prospects", "check-in-seq"} <= kinds
+    assert {"rep-log", "teams", "ledger", "ledgers"} <= kinds
     outside = [key for key in keys if not key.startswith(f"{redis_store.keys.prefix}:{TENANT}:")]
     assert outside == []
+
+
+async def test_the_schedule_index_is_the_one_thing_outside_the_tenants(
+    redis_store: RedisStore,
+) -> None:
+    await _write_one_of_everything(redis_store, TENANT)
+    await redis_store.schedule_send(ScheduledSend(TENANT, REP, SendKind.REP_NUDGE, NOW, "slack"))
+    prefix = redis_store.keys.prefix
+    outside = [key for key in await _keys(redis_store) if not key.startswith(f"{prefix}:{TENANT}:")]
+    assert outside == [f"{prefix}:schedule", f"{prefix}:schedule-adapters"]
+
+
+async def test_a_profile_stored_before_nudges_loads_with_the_defaults(
+    redis_store: RedisStore,
+) -> None:
+    old = {"user_id": REP, "name": "Ann", "company": "Acme", "phone": "", "pitch": "",
+           "timezone": None, "role": "rep", "team": TEAM}  # fmt: skip
+    await redis_store.client.hset(redis_store.keys.rep(TENANT, REP), PROFILE, json.dumps(old))
+    rep = await redis_store.get_rep(TENANT, REP)
+    assert rep is not None and (rep.nudge, rep.platform, rep.name) == (DEFAULT_NUDGE, "", "Ann")
+
+
+async def test_a_team_stored_before_managers_loads_and_gains_them(
+    redis_store: RedisStore,
+) -> None:
+    old = {"playbook": "balanced", "settings": TeamConfig(TENANT).settings.as_mapping()}
+    await redis_store.client.set(redis_store.keys.team(TENANT, TEAM), json.dumps(old))
+    assert await redis_store.get_team(TENANT, TEAM) == TeamConfig(TENANT, TEAM)
+    assert await redis_store.teams_managed_by(TENANT, REP) == []
+    await redis_store.change_team(TENANT, TEAM, lambda team: replace(team, managers=(REP,)))
+    assert [team.team for team in await redis_store.teams_managed_by(TENANT, REP)] == [TEAM]
 
 
 async def test_a_tenant_with_a_colon_still_owns_one_namespace(redis_store: RedisStore) -> None:
@@ -101,8 +147,9 @@ async def test_one_check_in_lands_in_every_index_at_once(redis_store: RedisStore
         pipe.zcard(keys.team_log(TENANT, TEAM))
         pipe.zscore(keys.callbacks(TENANT, REP), keys.prospect(TENANT, REP, updated.key))
         pipe.sismember(keys.owned(TENANT, REP), updated.key)
+        pipe.zcard(keys.rep_log(TENANT, REP))
         counted = await pipe.execute()
-    assert counted == [1, 1, updated.next_call_start.timestamp(), 1]
+    assert counted == [1, 1, updated.next_call_start.timestamp(), 1, 1]
 
 
 async def test_batched_check_ins_keep_idempotency(redis_store: RedisStore) -> None:
