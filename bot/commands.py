@@ -65,7 +65,9 @@ USAGE: Mapping[str, Usage] = MappingProxyType(
             "me nudge 07:30",
             "when my morning nudge comes, in my time zone (08:00 unless set), or none",
         ),
-        "team": Usage("team", "team", "managers: the team's numbers for the last 7 days"),
+        "team": Usage(
+            "team", "team", "managers: your team's digest of the last 7 days, with its chart"
+        ),
         "team add": Usage(
             "team add <rep> ... | team remove <rep> ... | team members",
             "team add @sam @alex",
