@@ -323,18 +323,20 @@ def _rule_notes(check_ins: Sequence[CheckIn], team: Numbers) -> list[Note]:
 async def gather_team_digest(
     store: Store, team: TeamConfig, since: datetime, until: datetime, cadence: str
 ) -> Digest:
-    """Read what the digest of [since, until) needs: the team's reps, its check-ins of this
-    period and the one before, and each rep's overdue recycles as of the day before `until`."""
+    """Read what the digest of [since, until) needs: the team's reps, each one's check-ins of
+    this period and the one before (read by rep, so a rep added to the team brings their
+    calls along, and one who left takes theirs), and each rep's overdue recycles as of the
+    day before `until`."""
     before = since - (until - since)
-    reps, current, previous = await asyncio.gather(
-        store.reps_in_team(team.tenant, team.team),
-        store.team_check_ins(team.tenant, team.team, since, until),
-        store.team_check_ins(team.tenant, team.team, before, since),
-    )
+    reps = await store.reps_in_team(team.tenant, team.team)
     last_day = (until.astimezone(UTC) - timedelta(days=1)).date()
-    recycles = await asyncio.gather(
-        *(store.recycles_due(team.tenant, rep.user_id, last_day) for rep in reps)
+    logs, recycles = await asyncio.gather(
+        asyncio.gather(*(store.rep_check_ins(team.tenant, r.user_id, before, until) for r in reps)),
+        asyncio.gather(*(store.recycles_due(team.tenant, r.user_id, last_day) for r in reps)),
     )
+    check_ins = [check_in for log in logs for check_in in log]
+    current = [check_in for check_in in check_ins if check_in.at >= since]
+    previous = [check_in for check_in in check_ins if check_in.at < since]
     overdue = {rep.user_id: len(found) for rep, found in zip(reps, recycles, strict=True)}
     return team_digest(team, reps, current, previous, overdue, since, until, cadence)
 

@@ -4,6 +4,7 @@ the period before, and each coaching note at its threshold."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -419,6 +420,27 @@ async def test_gather_team_digest_reads_both_periods_and_overdue_recycles(store:
     assert line_of(found, "Alex Kim").previous.voicemails == 2
     assert line_of(found, "Alex Kim").overdue == 2  # the one due after the period is not late
     assert found.total.change(metric("voicemails")) == 1
+
+
+async def test_a_rep_added_to_the_team_brings_their_calls_and_one_who_left_takes_theirs(
+    store: Store,
+) -> None:
+    """A manager sees their team as it is: calls logged before `team add` count, those of a
+    rep moved away do not, whatever team the calls were logged under."""
+    newcomer = RepProfile("T1", "U6", name="New Comer", team="U9")
+    gone = RepProfile("T1", "U7", name="Gone Away", team="default")
+    for rep in (newcomer, gone):
+        await store.save_rep(rep)
+    earlier = [replace(c, team="default") for c in many(newcomer, Outcome.LEFT, 2)]
+    moved = many(gone, Outcome.LEFT, 3, start=10)  # logged while on the team
+    for check_in in [*earlier, *moved]:
+        record = ProspectRecord("T1", check_in.rep_id, check_in.prospect_key, "P Q", "Acme")
+        assert await store.record_check_in(record, check_in)
+
+    found = await gather_team_digest(store, TEAM, WEEK_STARTS, WEEK_ENDS, "weekly")
+
+    assert [line.name for line in found.reps] == ["New Comer"]
+    assert found.total.current.voicemails == 2
 
 
 def metric(key: str) -> Metric:
