@@ -21,6 +21,9 @@ PERSONAL = "personal"
 MENTION = re.compile(r"<at>(.{0,200}?)</at>", re.IGNORECASE | re.DOTALL)
 TAG = re.compile(r"<[^>]{0,200}>")
 COMMAND_WORD = re.compile(r"^\s*/?voicemail\b\s*", re.IGNORECASE)
+PLACEHOLDER = re.compile(r"\x00(\d{1,4})\x00")
+USER_ID = re.compile(r"[\w:.@-]{1,200}")  # 29:1abc..., 28:<app id>, an AAD object id
+NOT_IN_NAME = re.compile(r"[<>|\x00-\x1f]")
 MAX_TIMEZONE = 64
 
 
@@ -114,31 +117,43 @@ def _is_zone(name: str) -> bool:
 
 
 def command_text(activity: Activity) -> str:
-    """The text without the bot's @mention, with anyone else's as their name (`referred by
-    @Tom`), and without a leading `/voicemail` or `voicemail`."""
-    text = activity.text if isinstance(activity.text, str) else ""
-    for mention in _bot_mentions(activity):
-        text = text.replace(mention, " ")
-    text = TAG.sub("", MENTION.sub(lambda found: found.group(1), text))
-    return COMMAND_WORD.sub("", html.unescape(text).strip(), count=1).strip()
-
-
-def _bot_mentions(activity: Activity) -> list[str]:
-    """The text of each mention of the bot, as Teams put it in the message (`<at>Coach</at>`)."""
+    """The text without the bot's @mention, with anyone else's as the neutral token
+    `<@id|name>` (`team add @Tom` -> `team add <@29:1tom|Tom Lee>`, the id the rep has when
+    they write themselves), and without a leading `/voicemail` or `voicemail`. A mention Teams
+    sent no entity for stays the name it shows."""
+    text = activity.text.replace("\x00", "") if isinstance(activity.text, str) else ""
     bot_id = getattr(activity.recipient, "id", None)
+    tokens: list[str] = []
+    for shown, user_id, name in _mentions(activity):
+        if user_id == bot_id:
+            text = text.replace(shown, " ")
+        elif shown in text:
+            # Held out of the markup clean-up below as a placeholder no message contains.
+            text = text.replace(shown, f"\x00{len(tokens)}\x00")
+            tokens.append(f"<@{user_id}|{name}>" if name else f"<@{user_id}>")
+    text = TAG.sub("", MENTION.sub(lambda found: found.group(1), text))
+    text = COMMAND_WORD.sub("", html.unescape(text).strip(), count=1).strip()
+    text = text.replace("<@", "@")  # typed, not a mention Teams made: no token
+    return PLACEHOLDER.sub(lambda found: tokens[int(found.group(1))], text)
+
+
+def _mentions(activity: Activity) -> list[tuple[str, str, str]]:
+    """Each mention entity: its text as Teams put it in the message (`<at>Tom</at>`), the id
+    of who is mentioned and their name (without the characters the token uses)."""
     found = []
     for entity in activity.entities or []:
         details = _entity_fields(entity)
         mentioned = details.get("mentioned")
-        text = details.get("text")
-        if (
-            details.get("type") == "mention"
-            and isinstance(mentioned, dict)
-            and mentioned.get("id") == bot_id
-            and isinstance(text, str)
-            and text
-        ):
-            found.append(text)
+        shown = details.get("text")
+        if details.get("type") != "mention" or not isinstance(mentioned, dict):
+            continue
+        user_id, name = mentioned.get("id"), mentioned.get("name")
+        if not (isinstance(shown, str) and shown and isinstance(user_id, str) and user_id):
+            continue
+        if not USER_ID.fullmatch(user_id):
+            continue
+        clean_name = html.unescape(name) if isinstance(name, str) else ""
+        found.append((shown, user_id, NOT_IN_NAME.sub("", clean_name)[:200].strip()))
     return found
 
 

@@ -13,7 +13,8 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,16 @@ from adapters.teams.cards import (
 )
 from adapters.teams.config import TeamsConfig, TeamsConfigError
 from adapters.teams.references import Chats, reference_from, without_activity
-from bot.adapters import AdapterStatus, Address, Delivery, answer, apologise, apology
+from bot import replies
+from bot.adapters import (
+    AdapterStatus,
+    Address,
+    Delivery,
+    RecipientGone,
+    answer,
+    apologise,
+    apology,
+)
 from bot.types import ButtonPress, Reply, Request
 
 if TYPE_CHECKING:
@@ -81,6 +91,13 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_DATA_FIELDS = 40
 MAX_DATA_TEXT = 2000
 SDK_LOGGERS = ("botbuilder", "botframework", "msrest", "msal", "urllib3")
+# Teams allows a bot about 50 requests a second per tenant: spaced evenly, in this process.
+TENANT_REQUESTS_PER_SECOND = 50
+# The connector's answer for a chat the bot can never write to again: forbidden (the app was
+# removed, or the rep blocked it) or gone.
+GONE_STATUSES = frozenset({403, 404})
+MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
+ANSWERED_BELOW = "Answered below."
 
 Card = dict[str, Any]
 
@@ -95,9 +112,35 @@ class Refused(Exception):
 class TeamsDeliveryError(Exception):
     """The Bot Connector did not take a reply (the code Teams gave, never its text)."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, status: int | None = None) -> None:
         super().__init__(f"the Bot Connector refused the reply ({code})")
         self.code = code
+        self.status = status
+
+
+class TenantPacer:
+    """At most `per_second` requests a second for each tenant, in this process: each request
+    takes the tenant's next free slot, 1/per_second after the last one."""
+
+    def __init__(
+        self,
+        per_second: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.interval = 1.0 / per_second
+        self.clock = clock
+        self.sleep = sleep
+        self._next: dict[str, float] = {}
+
+    async def wait(self, tenant: str) -> None:
+        now = self.clock()
+        if len(self._next) > 1024:  # tenants idle for a slot are forgotten
+            self._next = {key: slot for key, slot in self._next.items() if slot > now}
+        slot = max(now, self._next.get(tenant, now))
+        self._next[tenant] = slot + self.interval
+        if slot > now:
+            await self.sleep(slot - now)
 
 
 class TeamsAdapter:
@@ -114,6 +157,7 @@ class TeamsAdapter:
         self.enqueue: Enqueue | None = None
         self.retry_seconds = RETRY_SECONDS
         self.send_timeout_seconds = SEND_TIMEOUT_SECONDS
+        self.pacer = TenantPacer(TENANT_REQUESTS_PER_SECOND)
 
     def add_commands(self, commands: argparse._SubParsersAction[Any]) -> None:
         """`voicemail-coach manifest teams`: the app manifest, or the package to upload."""
@@ -285,7 +329,21 @@ class TeamsAdapter:
         except Exception as error:
             _log_failure("card_action_failed", tenant, actor.user_id, error)
             reply = apology()
+        if data.get(ACTION_ID) == replies.ASK and await self._answered_below(activity, reply):
+            return _message_response(ANSWERED_BELOW)
         return _card_response(self.render(reply))
+
+    async def _answered_below(self, activity: Activity, reply: Reply) -> bool:
+        """An ask from a nudge's card: the decision as a new card in the chat, so that the
+        nudge (and its other call-backs) stays; False if it could not be sent."""
+        reference = without_activity(TurnContext.get_conversation_reference(activity))
+        address = _address(tenant_of(activity), user_of(activity), reference)
+        try:
+            await self.send_card(self.render(reply), address, summary=reply.heading)
+        except Exception as error:
+            _log_failure("ask_answer_failed", address.tenant, address.user_id, error)
+            return False
+        return True
 
     def _coach(self) -> Coach:
         assert self.services is not None
@@ -384,6 +442,7 @@ class TeamsAdapter:
             opened.append(context.activity.conversation.id)
 
         await asyncio.to_thread(self.authenticator.credentials.prefetch_token)
+        await self.pacer.wait(job.tenant)
         await self.bot.create_conversation(
             self.config.app_id, note, parameters, thread.channel_id, thread.service_url
         )
@@ -404,9 +463,12 @@ class TeamsAdapter:
     # Outbound.
 
     async def deliver(self, reply: Reply, address: Address, how: Delivery) -> None:
-        """Send the reply's card to the chat the address names: an answer replies to the
-        message it answers, a replacement updates it, and a direct message starts anew in the
-        rep's personal chat."""
+        """Send the reply's card (its picture in it) to the chat the address names: an answer
+        replies to the message it answers, a replacement updates it, and a direct message
+        starts anew in the rep's personal chat. RecipientGone for a direct message to a chat
+        that is not stored or that the connector forbids (403) or no longer knows (404)."""
+        if how is Delivery.DIRECT and not address.target:
+            raise RecipientGone("no_personal_chat")
         try:
             await self.send_card(
                 self.render(reply),
@@ -420,6 +482,8 @@ class TeamsAdapter:
                     "teams_not_in_roster",
                     extra={"tenant": address.tenant, "user": address.user_id, "how": how.value},
                 )
+            if how is Delivery.DIRECT and error.status in GONE_STATUSES:
+                raise RecipientGone(error.code) from None
             raise
 
     async def send_card(
@@ -446,6 +510,7 @@ class TeamsAdapter:
         for attempt in range(1, SEND_ATTEMPTS + 1):
             # The connector asks for a token synchronously: have it cached without blocking.
             await asyncio.to_thread(self.authenticator.credentials.prefetch_token)
+            await self.pacer.wait(address.tenant)
             try:
                 # msrest would wait 100 s for an answer; a reply that late is no use.
                 await asyncio.wait_for(
@@ -458,7 +523,7 @@ class TeamsAdapter:
                 if code is None:
                     raise
                 if attempt == SEND_ATTEMPTS or status_of(error) not in RETRY_STATUSES:
-                    raise TeamsDeliveryError(code) from None
+                    raise TeamsDeliveryError(code, status_of(error)) from None
                 pause = self.retry_pause(attempt, error)
             retry = {"tenant": address.tenant, "code": code, "attempt": attempt}
             log.warning("teams_send_retried", extra={**retry, "pause_seconds": round(pause, 2)})
@@ -477,7 +542,10 @@ class TeamsAdapter:
             await self.chats.forget(tenant, user_id)
 
     async def was_delivered(self, address: Address, ref: str) -> bool:
-        return False  # TODO(#10): ask the platform
+        """Always False: the Bot Connector lets a bot send, update and delete its messages but
+        not read a chat's history (that is Microsoft Graph, with permissions to read every
+        chat of the tenant, which this app does not ask for), so nothing can be asked."""
+        return False
 
     async def direct_chat(self, tenant: str, user_id: str) -> Address | None:
         if self.chats is None:
@@ -510,6 +578,11 @@ def action_data(value: object) -> dict[str, str] | None:
 
 def form_of(data: Mapping[str, str]) -> dict[str, str]:
     return {key: text for key, text in data.items() if key != ACTION_ID}
+
+
+def _message_response(text: str) -> dict[str, Any]:
+    """An invoke answered with a line of text: the card that was clicked stays as it was."""
+    return {"statusCode": 200, "type": MESSAGE_RESPONSE, "value": text}
 
 
 def _card_response(card: Card) -> dict[str, Any]:

@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from adapters.teams.images import fitted_data_uri
 from bot.forms import DECISION_FORM_FIELDS, FIELDS_BY_KEY, TRUE, FieldKind, FormField
-from bot.types import Button, Reply, Tone
+from bot.types import Button, Image, Reply, Tone
 
 Card = dict[str, Any]
 Element = dict[str, Any]
@@ -45,6 +46,8 @@ MAX_ACTIONS = 6  # what Teams shows in a card's action bar
 MAX_ACTION_TITLE = 50
 MAX_FIELD_ERROR = 300
 MAX_FALLBACK = 1_000
+MAX_ALT_TEXT = 1_000
+CHART_ID = "chart"
 MORE = "…more than one card can hold."
 
 HEADING_COLORS = {
@@ -88,7 +91,25 @@ def render_card(reply: Reply) -> Card:
     card = _card(head + paragraphs + tail, _fallback(reply))
     if reply.buttons:
         card["actions"] = [_execute(button) for button in reply.buttons[:MAX_ACTIONS]]
-    return _within_budget(card, head, paragraphs, tail)
+    card = _within_budget(card, head, paragraphs, tail)
+    if reply.image is not None:
+        _add_picture(card, reply.image, before=len(tail))
+    return card
+
+
+def _add_picture(card: Card, image: Image, before: int) -> None:
+    """The picture after the paragraphs (before the sources), as small as the card's room
+    needs; its alt text in words where even the smallest does not fit."""
+    body: list[Element] = card["body"]
+    at = len(body) - before if before and len(body) > before else len(body)
+    alt = clip(image.alt, MAX_ALT_TEXT)
+    placeholder = {"type": "Image", "id": CHART_ID, "url": "", "altText": alt, "size": "stretch"}
+    body.insert(at, placeholder)
+    uri = fitted_data_uri(image.png, MAX_CARD_BYTES - _size(card))
+    if uri is not None:
+        placeholder["url"] = uri
+        return
+    body[at] = _text(clip(f"Chart: {image.alt}", MAX_TEXT), id=CHART_ID, isSubtle=True)
 
 
 def decision_form_card(

@@ -227,6 +227,10 @@ class FakeConnector:
     sent: list[dict[str, Any]] = field(default_factory=list)
     refuse_with: tuple[int, str] | None = None  # (HTTP status, error code)
     answer_first: list[int] = field(default_factory=list)  # statuses before a success
+    retry_after: str = "0"  # the Retry-After those answers carry
+    # (HTTP status, error code) for every message into these conversations.
+    refuse_conversations: dict[str, tuple[int, str]] = field(default_factory=dict)
+    attempts: list[float] = field(default_factory=list)  # when each message was tried
     delay_seconds: float = 0.0
     refuse_personal_chats: bool = False  # the app is not installed for the user
     created: list[dict[str, Any]] = field(default_factory=list)
@@ -250,10 +254,17 @@ async def fake_connector() -> AsyncIterator[FakeConnector]:
 
     async def activities(request: web.Request) -> web.Response:
         await asyncio.sleep(fake.delay_seconds)
+        fake.attempts.append(time.monotonic())
         if fake.answer_first:
             status = fake.answer_first.pop(0)
             error = {"error": {"code": f"Status{status}", "message": "Try again later."}}
-            return web.json_response(error, status=status, headers={"Retry-After": "0"})
+            headers = {"Retry-After": fake.retry_after}
+            return web.json_response(error, status=status, headers=headers)
+        refused = fake.refuse_conversations.get(request.match_info["conversation"])
+        if refused is not None:
+            status, code = refused
+            error = {"error": {"code": code, "message": "The bot is not part of the roster."}}
+            return web.json_response(error, status=status)
         if fake.refuse_with is not None:
             status, code = fake.refuse_with
             error = {"error": {"code": code, "message": "The bot is not part of the roster."}}

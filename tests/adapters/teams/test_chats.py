@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from adapters.teams.adapter import TeamsDeliveryError
-from bot.adapters import Delivery, deliver_or_apologise
+from bot.adapters import Delivery, RecipientGone, deliver_or_apologise
 from bot.types import Reply, Tone
 from tests.adapters.slack.conftest import Logs
 from tests.adapters.teams.conftest import BOT, PERSONAL_CHAT, TENANT, USER, Teams
@@ -88,7 +88,7 @@ async def test_a_rep_who_removed_the_bot_is_logged_and_nothing_crashes(
     assert address is not None
     teams.connector.refuse_with = (403, "BotNotInConversationRoster")
 
-    with pytest.raises(TeamsDeliveryError):
+    with pytest.raises(RecipientGone):
         await teams.adapter.deliver(NUDGE, address, Delivery.DIRECT)
     assert not await deliver_or_apologise(teams.adapter, NUDGE, address, Delivery.DIRECT)
 
