@@ -17,8 +17,9 @@ cannot run into each other's keys.
     rep-log:{rep}               sorted set of the rep's check-ins by `at` (the same members);
                                 written since scheduled sends came: older check-ins are only
                                 in log:{rep}:{key} and team-log:{team}
-    teams                       set of the tenant's team ids written since then (a team saved
-                                earlier has no managers, so teams_managed_by misses none)
+    teams                       set of the tenant's team ids, written with each team (a team
+                                saved before it existed has no managers: teams_managed_by and
+                                forget_rep miss none)
     ledger:{user}:{kind}:{date} hash: one send's ledger entry (state, owner, lease_until,
                                 outcome), expiring LEDGER_DAYS after its last write
     ledgers:{user}              sorted set of the user's ledger entry keys by expiry (erase)
@@ -34,8 +35,9 @@ tenant's key can be named like them:
                                 the JSON array [tenant, user id, kind], whatever the ids hold
     schedule-adapters           hash: member -> the adapter the send goes through
 
-Everything read back is treated as untrusted: an index entry that cannot be read is skipped
-and dropped, and logged with ids only.
+Schedule and ledger entries read back are treated as untrusted: a schedule entry that cannot
+be read is skipped, dropped and logged with ids only; a ledger entry that cannot be read
+answers RECOVER to a claim (it may have been sent) and None to send_outcome.
 
 A check-in is stored as the member "{sequence:016d} {json}": unique even when two check-ins
 are identical, and ordered by sequence when their times tie, as SQLite orders by row id.
@@ -45,9 +47,10 @@ SET NX before it writes anything. A read-modify-write (change_prospect, change_r
 change_team) sends what it read with the write, which the script makes only if that is still
 what is stored; otherwise the store reads again and retries.
 
-Queries read the sorted-set indexes, never KEYS or SCAN. DUE and SAVE_REP reach keys named in
-stored values (an index's members, a rep's old team set), which one Redis allows; a Redis
-Cluster would need every tenant's keys in one hash slot.
+Queries read the sorted-set indexes, never KEYS or SCAN. DUE, SAVE_REP and FORGET_LEDGER reach
+keys named in stored values (an index's members, a rep's old team set, a user's ledger
+entries), which one Redis allows; a Redis Cluster would need every tenant's keys in one hash
+slot.
 """
 
 from __future__ import annotations

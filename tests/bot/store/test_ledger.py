@@ -210,6 +210,8 @@ async def _claim(
     claims: multiprocessing.queues.Queue[tuple[str, list[str]]],
 ) -> None:
     async with opened(kind, where) as store:
+        # Every connection the claims use is made before they start, so they land together.
+        await asyncio.gather(*(store.ping() for _ in KEYS))
         start.wait(timeout=60)
         got = await asyncio.gather(*(store.claim_send(key, owner, LEASE) for key in KEYS))
     claims.put((owner, [claim.value for claim in got]))

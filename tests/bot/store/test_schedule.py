@@ -229,6 +229,8 @@ async def _move(
     won: multiprocessing.queues.Queue[list[tuple[str, str, str]]],
 ) -> None:
     async with opened(kind, where) as store:
+        # Every connection the moves use is made before they start, so they land together.
+        await asyncio.gather(*(store.ping() for _ in range(SENDS)))
         read.wait(timeout=60)  # all open: read at once
         due = await store.due_sends(NOW, 1000)
         read.wait(timeout=60)  # all have read the same sends: move at once
