@@ -15,8 +15,9 @@ cannot run into each other's keys.
     recycles:{rep}              sorted set of prospect:{rep}:{key} keys by recycle_on (ordinal)
     log:{rep}:{key}             sorted set of the prospect's check-ins by `at`
     rep-log:{rep}               sorted set of the rep's check-ins by `at` (the same members);
-                                written since scheduled sends came: older check-ins are only
-                                in log:{rep}:{key} and team-log:{team}
+                                a rep whose check-ins predate it has theirs copied in from
+                                their prospects' logs on the first read (BUILD_REP_LOG)
+    rep-logs                    set of the user ids whose rep-log is complete
     teams                       set of the tenant's team ids, written with each team (a team
                                 saved before it existed has no managers: teams_managed_by and
                                 forget_rep miss none)
@@ -338,6 +339,25 @@ return false
 """
 )
 
+BUILD_REP_LOG = """
+-- KEYS: the rep's log, the set of complete rep logs, then the logs of the rep's prospects.
+-- ARGV: the rep's user id.  Check-ins written meanwhile are in both logs already: adding
+-- them again changes nothing.
+for i = 3, #KEYS do
+  local found = redis.call('ZRANGE', KEYS[i], 0, -1, 'WITHSCORES')
+  for first = 1, #found, 1000 do
+    local scored = {}
+    for j = first, math.min(first + 999, #found), 2 do
+      scored[#scored + 1] = found[j + 1]
+      scored[#scored + 1] = found[j]
+    end
+    redis.call('ZADD', KEYS[1], unpack(scored))
+  end
+end
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+"""
+
 FORGET_LEDGER = """
 -- KEYS: the user's ledger index.  Its members are the entries' own keys.
 for _, entry in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
@@ -396,6 +416,9 @@ class Keys:
     def rep_log(self, tenant: str, rep_id: str) -> str:
         return self.key(tenant, "rep-log", rep_id)
 
+    def rep_logs(self, tenant: str) -> str:
+        return self.key(tenant, "rep-logs")
+
     def teams(self, tenant: str) -> str:
         return self.key(tenant, "teams")
 
@@ -440,6 +463,7 @@ class RedisStore:
         self._settle_send = client.register_script(SETTLE_SEND)
         self._send_outcome = client.register_script(SEND_OUTCOME)
         self._forget_ledger = client.register_script(FORGET_LEDGER)
+        self._build_rep_log = client.register_script(BUILD_REP_LOG)
         # The reads every request makes share round trips with other requests' reads.
         self._reads = Batched(client)
 
@@ -613,10 +637,30 @@ class RedisStore:
     async def rep_check_ins(
         self, tenant: str, rep_id: str, since: datetime, until: datetime
     ) -> list[CheckIn]:
-        members = await self.client.zrangebyscore(
-            self.keys.rep_log(tenant, rep_id), since.timestamp(), f"({until.timestamp()!r}"
-        )
+        log, scores = self.keys.rep_log(tenant, rep_id), (since.timestamp(), until.timestamp())
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.sismember(self.keys.rep_logs(tenant), rep_id)
+            pipe.zrangebyscore(log, scores[0], f"({scores[1]!r}")
+            complete, members = await pipe.execute()
+        if not complete:
+            await self._complete_rep_log(tenant, rep_id)
+            members = await self.client.zrangebyscore(log, scores[0], f"({scores[1]!r}")
         return [_check_in(member) for member in _texts(members)]
+
+    async def _complete_rep_log(self, tenant: str, rep_id: str) -> None:
+        """Copy in the check-ins a rep logged before the rep log existed (once per rep). A rep
+        with no prospects has nothing to copy, and is not named anywhere for it."""
+        keys = sorted(map(_text, await self.client.smembers(self.keys.owned(tenant, rep_id))))
+        if not keys:
+            return
+        await self._build_rep_log(
+            keys=[
+                self.keys.rep_log(tenant, rep_id),
+                self.keys.rep_logs(tenant),
+                *(self.keys.log(tenant, rep_id, key) for key in keys),
+            ],
+            args=[rep_id],
+        )
 
     async def teams_managed_by(self, tenant: str, user_id: str) -> list[TeamConfig]:
         teams = await self._team_ids(tenant)
@@ -767,6 +811,7 @@ class RedisStore:
         async with self.client.pipeline(transaction=True) as pipe:
             if team_set is not None:
                 pipe.srem(_text(team_set), rep_id)
+            pipe.srem(self.keys.rep_logs(tenant), rep_id)
             pipe.delete(
                 rep,
                 self.keys.owned(tenant, rep_id),

@@ -45,6 +45,7 @@ async def _fill_ids(store: Store) -> None:
     for hour, key in enumerate(("k1", "k2")):
         record, check_in = checked_in(record, at=NOW + timedelta(hours=hour), key=key)
         await store.record_check_in(record, check_in)
+    assert len(await store.rep_check_ins(TENANT, MARKED_REP, NOW, NOW + timedelta(days=1))) == 2
     for kind in SendKind:
         await store.schedule_send(ScheduledSend(TENANT, MARKED_REP, kind, NOW, "slack"))
         ledger = LedgerKey(TENANT, MARKED_REP, kind, TODAY)

@@ -163,3 +163,28 @@ async def test_batched_check_ins_keep_idempotency(redis_store: RedisStore) -> No
     log = await redis_store.prospect_log(TENANT, REP, record.key)
     assert log == [pairs[1][1], pairs[0][1]]
     assert await redis_store.get_prospect(TENANT, REP, record.key) == pairs[1][0]
+
+
+async def test_check_ins_logged_before_the_rep_log_are_read_by_rep(
+    redis_store: RedisStore,
+) -> None:
+    check_ins = []
+    for number, name in enumerate(("Dana Lee", "Eve Park", "Finn Ode")):
+        record = prospect(name, "Initech")
+        for hour in range(2):
+            at = NOW + timedelta(hours=hour, minutes=number)
+            record, check_in = checked_in(record, at=at, key=f"k-{number}-{hour}")
+            assert await redis_store.record_check_in(record, check_in)
+            check_ins.append(check_in)
+    keys = redis_store.keys
+    # As an older version left it: no rep log, and the rep not among the complete ones.
+    await redis_store.client.delete(keys.rep_log(TENANT, REP), keys.rep_logs(TENANT))
+    until = NOW + timedelta(days=1)
+    expected = sorted(check_ins, key=lambda check_in: check_in.at)
+    assert await redis_store.rep_check_ins(TENANT, REP, NOW, until) == expected
+    assert await redis_store.client.sismember(keys.rep_logs(TENANT), REP)
+    later, one_more = checked_in(record, at=until - timedelta(hours=1), key="k-late")
+    assert await redis_store.record_check_in(later, one_more)
+    assert await redis_store.rep_check_ins(TENANT, REP, NOW, until) == [*expected, one_more]
+    assert await redis_store.rep_check_ins(TENANT, OTHER_REP, NOW, until) == []
+    assert not await redis_store.client.sismember(keys.rep_logs(TENANT), OTHER_REP)
