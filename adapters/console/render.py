@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.replies import parse_check_in_value
 from bot.types import Reply, Tone
 
+CHART_LABEL = "Chart: "
 MARKS = {Tone.INFO: "", Tone.DECISION: "» ", Tone.DONE: "✓ ", Tone.ERROR: "✗ "}
 
 
@@ -21,6 +22,8 @@ def render(reply: Reply, *, numbered_buttons: bool = False) -> str:
         lines += ["", "  Sources: " + "; ".join(reply.footer)]
     if reply.buttons:
         lines += ["", _buttons(reply, numbered_buttons)]
+    if reply.image is not None:  # the terminal adapter names it by the file it saved
+        lines += ["", f"  {CHART_LABEL}{reply.image.name}"]
     return "\n".join(lines)
 
 

@@ -23,12 +23,17 @@ from bot.coach import Coach
 from bot.config import Config
 from bot.records import prospect_key
 from bot.store import Store
-from bot.types import Button, Reply, Request, Tone
+from bot.types import Button, Image, Reply, Request, Tone
 from tests.adapters.slack.conftest import Bot, running_fake_slack, serving, use_fake_slack
 from tests.conftest import open_sqlite_store
 
 ASK = "Jane Doe @ Acme referred by Tom"
 JANE = prospect_key("Jane Doe", "Acme")
+CHART_PNG = (  # a 1x1 white PNG: a picture every platform takes as it is
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00"
+    b"\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\r\xefF"
+    b"\xb8\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
 class Rep(Protocol):
@@ -52,6 +57,10 @@ class Rep(Protocol):
 
     async def read_direct_chat(self) -> str:
         """The last message that arrived in the rep's direct chat with the bot."""
+        ...
+
+    async def read_direct_chart(self) -> bytes:
+        """The picture that last arrived in the rep's direct chat, as its PNG."""
         ...
 
     async def break_the_store(self) -> None: ...
@@ -102,6 +111,12 @@ class SlackRep:
         posted = await self.bot.slack.wait_for_calls("chat.postMessage")
         return json.dumps(posted[-1], ensure_ascii=False)
 
+    async def read_direct_chart(self) -> bytes:
+        (completed, *_) = await self.bot.slack.wait_for_calls("files.completeUploadExternal")
+        assert completed["channel_id"] == "D" + self.user_id[1:]  # the rep's DM with the bot
+        (uploaded,) = json.loads(completed["files"])
+        return self.bot.slack.uploads[uploaded["id"]]
+
     async def break_the_store(self) -> None:
         await self.store.close()
 
@@ -115,12 +130,15 @@ class SlackRep:
 class TerminalRep:
     coach: Coach
     store: Store
+    charts: Path
     seen: list[tuple[Reply, Delivery]] = field(default_factory=list)
     buttons: tuple[Button, ...] = ()
     keeps_things: bool = False
 
     def __post_init__(self) -> None:
-        self.adapter: Adapter = ConsoleAdapter(lambda reply, how: self.seen.append((reply, how)))
+        self.adapter: Adapter = ConsoleAdapter(
+            lambda reply, how: self.seen.append((reply, how)), charts_dir=self.charts
+        )
         actor = console_actor()
         self.actor = actor
         self.tenant, self.user_id = actor.tenant, actor.user_id
@@ -144,6 +162,11 @@ class TerminalRep:
         assert direct, "nothing arrived in the direct chat"
         return str(self.adapter.render(direct[-1]))
 
+    async def read_direct_chart(self) -> bytes:
+        lines = (await self.read_direct_chat()).splitlines()
+        (path,) = [line.strip().removeprefix("Chart: ") for line in lines if "Chart: " in line]
+        return Path(path).read_bytes()
+
     async def break_the_store(self) -> None:
         await self.store.close()
 
@@ -160,7 +183,7 @@ async def rep(
             yield SlackRep(bot)
         return
     async with open_sqlite_store(tmp_path / "terminal.db") as store:
-        yield TerminalRep(Coach(store), store)
+        yield TerminalRep(Coach(store), store, tmp_path / "charts")
 
 
 @asynccontextmanager
@@ -200,6 +223,16 @@ async def test_a_proactive_message_arrives_in_the_direct_chat(rep: Rep) -> None:
     nudge = Reply(heading="Two call-backs are due today", tone=Tone.INFO)
     await rep.adapter.deliver(nudge, address, Delivery.DIRECT)
     assert "Two call-backs are due today" in await rep.read_direct_chat()
+
+
+async def test_a_digest_arrives_in_the_direct_chat_with_its_chart(rep: Rep) -> None:
+    address = await rep.adapter.direct_chat(rep.tenant, rep.user_id)
+    assert address is not None
+    chart = Image(CHART_PNG, "Sam: 12 dials, 3 voicemails left, 1 callback", "digest-t-1.png")
+    digest = Reply(heading="Your team last week", image=chart, ref="digest:t:1")
+    await rep.adapter.deliver(digest, address, Delivery.DIRECT)
+    assert "Your team last week" in await rep.read_direct_chat()
+    assert await rep.read_direct_chart() == CHART_PNG
 
 
 async def test_a_failure_apologises(rep: Rep) -> None:

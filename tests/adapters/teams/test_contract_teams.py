@@ -3,6 +3,7 @@ to the bot in their personal chat and clicking its cards, through our server and
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from adapters.teams.images import DATA_URI_PREFIX
 from adapters.teams.references import KIND
 from bot.adapters import Adapter
 from bot.store import Store
@@ -19,6 +21,7 @@ from tests.adapters.teams.test_messages import action_titled, card_of
 from tests.adapters.test_contract import (
     test_a_button_pressed_twice_logs_one_check_in,
     test_a_command_is_answered,
+    test_a_digest_arrives_in_the_direct_chat_with_its_chart,
     test_a_failure_apologises,
     test_a_proactive_message_arrives_in_the_direct_chat,
     test_forget_me_erases_the_reps_data_and_what_the_adapter_keeps,
@@ -27,6 +30,7 @@ from tests.adapters.test_contract import (
 __all__ = [
     "test_a_button_pressed_twice_logs_one_check_in",
     "test_a_command_is_answered",
+    "test_a_digest_arrives_in_the_direct_chat_with_its_chart",
     "test_a_failure_apologises",
     "test_a_proactive_message_arrives_in_the_direct_chat",
     "test_forget_me_erases_the_reps_data_and_what_the_adapter_keeps",
@@ -66,6 +70,11 @@ class TeamsRep:
     async def read_direct_chat(self) -> str:
         sent = await self.teams.connector.wait_for(1)
         return json.dumps(card_of(sent[-1]), ensure_ascii=False)
+
+    async def read_direct_chart(self) -> bytes:
+        sent = await self.teams.connector.wait_for(1)
+        (image,) = [e for e in card_of(sent[-1])["body"] if e.get("type") == "Image"]
+        return base64.b64decode(image["url"].removeprefix(DATA_URI_PREFIX))
 
     async def break_the_store(self) -> None:
         await self.store.close()
