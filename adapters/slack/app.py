@@ -438,6 +438,8 @@ class BotClients:
         self.installations = installations
         self.api_url = api_url
         self._session: aiohttp.ClientSession | None = None
+        # A message the bot starts waits out a 429 and retries a 5xx, whatever `client` does.
+        self.retry_handlers = retry_handlers()
 
     async def direct_client(self, tenant: str) -> AsyncWebClient:
         """The client for a message the bot starts in `tenant`, on one HTTP session shared by
@@ -460,7 +462,7 @@ class BotClients:
             timeout=API_TIMEOUT_SECONDS,
             logger=self.client.logger,
             session=self._shared_session(),
-            retry_handlers=self.client.retry_handlers,
+            retry_handlers=self.retry_handlers,
         )
 
     def _shared_session(self) -> aiohttp.ClientSession:
