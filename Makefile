@@ -40,10 +40,11 @@ test: $(BIN)/.installed
 # Every benchmark runs even when one misses its target; a summary at the end names each verdict,
 # and the status is non-zero if any missed. Each takes its own arguments, for example
 # `make bench BENCH_POLICY='--rounds 5' BENCH_STORE='--reps 10' BENCH_SLACK_HTTP='--seconds 2'
-# BENCH_TEAMS_HTTP='--seconds 2'`.
+# BENCH_TEAMS_HTTP='--seconds 2' BENCH_NUDGES='--reps 1000'`.
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run_all.py --policy='$(BENCH_POLICY)' --store='$(BENCH_STORE)' \
-	  --slack-http='$(BENCH_SLACK_HTTP)' --teams-http='$(BENCH_TEAMS_HTTP)'
+	  --slack-http='$(BENCH_SLACK_HTTP)' --teams-http='$(BENCH_TEAMS_HTTP)' \
+	  --nudges='$(BENCH_NUDGES)'
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("policy", "store", "slack_http", "teams_http")
+BENCHMARKS = ("policy", "store", "slack_http", "teams_http", "nudges")
 NOT_MET = "NOT MET"
 
 
