@@ -52,6 +52,7 @@ log = logging.getLogger("voicemail_coach.scheduler")
 JOB_NAME = "scheduled.send"
 TURN_SECONDS = 5.0  # how often a process looks for due sends: a nudge goes within seconds
 BATCH = 500  # due sends taken per look; a bigger morning takes several looks in one turn
+SENDS_PER_JOB = 16  # sends a job makes together, sharing its round trips to Redis
 INDEX_LEASES = 5  # a send found due stays out of the index this many ledger leases
 INDEX_LEASE_LEAST = timedelta(seconds=10)
 RETRY_FIRST = timedelta(seconds=15)
@@ -130,22 +131,23 @@ class Scheduler:
         while True:
             now = self.clock()
             due = await self.store.due_sends(now, BATCH)
-            won = await asyncio.gather(*(self._take(send, now) for send in due))
-            queued += sum(won)
+            moved = await asyncio.gather(
+                *(self.store.move_send(send, now + self.index_lease) for send in due)
+            )
+            won = [send for send, took in zip(due, moved, strict=True) if took]
+            for start in range(0, len(won), SENDS_PER_JOB):
+                await self._queue(won[start : start + SENDS_PER_JOB])
+            queued += len(won)
             if len(due) < BATCH:
                 return queued
 
-    async def _take(self, send: ScheduledSend, now: datetime) -> bool:
-        """Move the send a lease ahead in the index and, if this process won it, queue its job
-        at once: a process killed in between loses only this one until its lease ends."""
-        if not await self.store.move_send(send, now + self.index_lease):
-            return False
+    async def _queue(self, sends: Sequence[ScheduledSend]) -> None:
+        """One job for a few sends: they share its round trips to Redis. A process killed
+        between moving them and queueing loses them only until their index lease ends."""
         assert self.enqueue is not None, "register() the scheduler's job first"
         await self.enqueue(
-            {"tenant": send.tenant, "user": send.user_id, "kind": send.kind.value,
-             "adapter": send.adapter}
-        )  # fmt: skip
-        return True
+            {"sends": [[s.tenant, s.user_id, s.kind.value, s.adapter] for s in sends]}
+        )
 
     @property
     def index_lease(self) -> timedelta:
@@ -157,11 +159,19 @@ class Scheduler:
     # The job side: claim, build, deliver, settle, reschedule.
 
     async def run_job(self, payload: Payload) -> None:
-        send = send_from_payload(payload, self.clock())
-        if send is None:
+        now = self.clock()
+        sends = sends_from_payload(payload, now)
+        if sends is None:
             log.warning("scheduled_send_unreadable", extra={"fields": _field_names(payload)})
             return
-        await self.deliver_due(send, self.clock())
+        done = await asyncio.gather(
+            *(self.deliver_due(send, now) for send in sends), return_exceptions=True
+        )
+        for send, result in zip(sends, done, strict=True):
+            if isinstance(result, Exception):  # the store failed: its index lease brings it back
+                log.error(
+                    "scheduled_send_failed", extra=_ids(send) | {"error": type(result).__name__}
+                )
 
     async def deliver_due(self, send: ScheduledSend, now: datetime) -> SendResult:
         """Send what `send` is for, if it is due now and not sent yet; never raises for
@@ -392,13 +402,23 @@ def retry_pause(failing_for: timedelta) -> timedelta:
     return base * random.uniform(0.8, 1.2)  # jitter, not a secret
 
 
-def send_from_payload(payload: Payload, now: datetime) -> ScheduledSend | None:
-    """The job's send, or None if the payload is not one this service made (each id a
-    bounded string, the kind one of SendKind)."""
-    fields = [payload.get(name) for name in ("tenant", "user", "kind", "adapter")]
-    if not all(isinstance(value, str) and 0 < len(value) <= MAX_ID for value in fields):
+def sends_from_payload(payload: Payload, now: datetime) -> list[ScheduledSend] | None:
+    """The job's sends, or None if the payload is not one this service made: at most
+    SENDS_PER_JOB of [tenant, user, kind, adapter], each id a bounded string, each kind one of
+    SendKind."""
+    entries = payload.get("sends")
+    if not isinstance(entries, list) or not 0 < len(entries) <= SENDS_PER_JOB:
         return None
-    tenant, user, kind, adapter = (str(value) for value in fields)
+    sends = [send_from_entry(entry, now) for entry in entries]
+    return None if None in sends else [send for send in sends if send is not None]
+
+
+def send_from_entry(entry: object, now: datetime) -> ScheduledSend | None:
+    if not isinstance(entry, list) or len(entry) != 4:
+        return None
+    if not all(isinstance(value, str) and 0 < len(value) <= MAX_ID for value in entry):
+        return None
+    tenant, user, kind, adapter = (str(value) for value in entry)
     if kind not in SendKind.__members__.values():
         return None
     return ScheduledSend(tenant, user, SendKind(kind), now, adapter)
@@ -416,14 +436,12 @@ def _field_names(payload: object) -> str:
     return ",".join(sorted(str(k)[:40] for k in payload)) if isinstance(payload, dict) else ""
 
 
-def _ids(send: ScheduledSend, local_date: date) -> dict[str, Any]:
-    return {
-        "tenant": send.tenant,
-        "user": send.user_id,
-        "kind": send.kind.value,
-        "adapter": send.adapter,
-        "local_date": local_date.isoformat(),
-    }
+def _ids(send: ScheduledSend, local_date: date | None = None) -> dict[str, Any]:
+    ids = {"tenant": send.tenant, "user": send.user_id, "kind": send.kind.value,
+           "adapter": send.adapter}  # fmt: skip
+    if local_date is not None:
+        ids["local_date"] = local_date.isoformat()
+    return ids
 
 
 def _log_settled(send: ScheduledSend, local_date: date, status: str) -> None:

@@ -26,7 +26,7 @@ from bot.records import (
     SendOutcome,
     TeamConfig,
 )
-from bot.scheduler import Scheduler, send_from_payload
+from bot.scheduler import SENDS_PER_JOB, Scheduler, sends_from_payload
 from bot.store import Store
 from bot.types import Reply
 
@@ -273,11 +273,21 @@ async def test_a_manager_gets_the_weekly_digest_on_monday_with_its_chart(store: 
     assert digest.image is not None and digest.image.png.startswith(b"\x89PNG")
 
 
+GOOD = ["T", "U", "rep_nudge", "slack"]
+
+
 @pytest.mark.parametrize(
     "payload",
-    [{}, {"tenant": "T", "user": "U", "kind": "spam", "adapter": "slack"},
-     {"tenant": "T" * 1000, "user": "U", "kind": "rep_nudge", "adapter": "slack"},
-     {"tenant": 1, "user": "U", "kind": "rep_nudge", "adapter": "slack"}],
+    [{}, {"sends": []}, {"sends": "T"}, {"sends": [GOOD] * (SENDS_PER_JOB + 1)},
+     {"sends": [GOOD, ["T", "U", "spam", "slack"]]},
+     {"sends": [["T" * 1000, "U", "rep_nudge", "slack"]]},
+     {"sends": [[1, "U", "rep_nudge", "slack"]]}, {"sends": [["T", "U", "rep_nudge"]]}],
 )  # fmt: skip
 def test_a_job_this_service_did_not_make_is_refused(payload: dict[str, Any]) -> None:
-    assert send_from_payload(payload, WEDNESDAY_EIGHT) is None
+    assert sends_from_payload(payload, WEDNESDAY_EIGHT) is None
+
+
+def test_a_job_names_its_sends() -> None:
+    (send,) = sends_from_payload({"sends": [GOOD]}, WEDNESDAY_EIGHT) or []
+    assert (send.tenant, send.user_id, send.kind, send.adapter) == (
+        "T", "U", SendKind.REP_NUDGE, "slack")  # fmt: skip
