@@ -68,7 +68,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import redis.asyncio
-from redis.exceptions import WatchError
+from redis.exceptions import NoScriptError, WatchError
 
 from bot.batched import Batched
 from bot.records import (
@@ -235,6 +235,13 @@ if not score or tonumber(score) ~= tonumber(ARGV[2]) then
   return 0
 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"""
+
+SCHEDULE_SEND = """
+-- KEYS: schedule, schedule adapters.  ARGV: member, due_at, adapter
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 return 1
 """
 
@@ -456,6 +463,7 @@ class RedisStore:
         self._due = client.register_script(DUE)
         self._due_sends = client.register_script(DUE_SENDS)
         self._move_send = client.register_script(MOVE_SEND)
+        self._schedule_send = client.register_script(SCHEDULE_SEND)
         self._drop_sends = client.register_script(DROP_SENDS)
         self._claim_send = client.register_script(CLAIM_SEND)
         self._renew_send = client.register_script(RENEW_SEND)
@@ -678,10 +686,11 @@ class RedisStore:
 
     async def schedule_send(self, send: ScheduledSend) -> None:
         member = _send_member(send.tenant, send.user_id, send.kind)
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.zadd(self.keys.schedule, {member: epoch_seconds(send.due_at)})
-            pipe.hset(self.keys.schedule_adapters, member, send.adapter)
-            await pipe.execute()
+        await self._shared_trip(
+            self._schedule_send,
+            keys=[self.keys.schedule, self.keys.schedule_adapters],
+            args=[member, repr(epoch_seconds(send.due_at)), send.adapter],
+        )
 
     async def unschedule_send(self, tenant: str, user_id: str, kind: SendKind) -> None:
         member = _send_member(tenant, user_id, kind)
@@ -721,7 +730,8 @@ class RedisStore:
         return due
 
     async def move_send(self, send: ScheduledSend, due_at: datetime) -> bool:
-        moved: int = await self._move_send(
+        moved: int = await self._shared_trip(
+            self._move_send,
             keys=[self.keys.schedule],
             args=[
                 _send_member(send.tenant, send.user_id, send.kind),
@@ -768,7 +778,8 @@ class RedisStore:
         self, script: Any, key: LedgerKey, owner: str, now: float, *own: float | str
     ) -> Any:
         kept = LEDGER_KEPT.total_seconds()
-        return await script(
+        return await self._shared_trip(
+            script,
             keys=[self.keys.ledger(key), self.keys.ledgers(key.tenant, key.user_id)],
             args=[
                 owner,
@@ -778,6 +789,15 @@ class RedisStore:
                 repr(now + kept),
             ],
         )
+
+    async def _shared_trip(self, script: Any, keys: list[str], args: list[str]) -> Any:
+        """Run a script in the round trip other tasks' commands share (a morning's nudges make
+        thousands of small calls at once); a Redis that has not loaded it yet (just started,
+        or flushed) gets it loaded by the script object, once."""
+        try:
+            return await self._reads.run("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await script(keys=keys, args=args)
 
     async def forget_prospect(self, tenant: str, rep_id: str, key: str) -> bool:
         prospect = self.keys.prospect(tenant, rep_id, key)
@@ -902,7 +922,7 @@ class RedisStore:
         return [_check_in(member) for _, member in scored]
 
     async def _due_in(self, index: str, until: str) -> list[ProspectRecord]:
-        found = await self._due(keys=[index], args=[until])
+        found = await self._shared_trip(self._due, keys=[index], args=[until])
         return [ProspectRecord.from_json(body) for body in _texts(found)]
 
     async def _prospects(self, tenant: str, rep_id: str, keys: list[str]) -> list[ProspectRecord]:

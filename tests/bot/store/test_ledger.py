@@ -273,3 +273,14 @@ async def test_a_lease_that_ran_out_is_recovered_by_exactly_one_process(
     for answers in by_key(race_claims(kind, where)):
         assert len(answers[Claim.RECOVER]) == 1
         assert len(answers[Claim.BUSY]) == PROCESSES - 1
+
+
+async def test_claims_still_work_after_redis_forgot_its_scripts(redis_store: RedisStore) -> None:
+    """Ledger scripts share round trips by their hash; a restarted or flushed Redis has none
+    loaded, and the store loads them again rather than failing the send."""
+    key = LedgerKey(TENANT, REP, SendKind.REP_NUDGE, TODAY)
+    await redis_store.client.script_flush()
+    assert await redis_store.claim_send(key, "worker-1", 30) is Claim.FRESH
+    await redis_store.client.script_flush()
+    assert await redis_store.settle_send(key, "worker-1", SendOutcome.SENT)
+    assert await redis_store.claim_send(key, "worker-2", 30) is Claim.DONE
