@@ -15,7 +15,7 @@ As a process (the integrator's multi-process tests and the benchmark):
 
 It prints `listening on http://HOST:PORT` once it listens (with --port 0, on a free port),
 records each chat.postMessage it accepts as one JSON line in the --record file (channel,
-user, team, ref, text, ts), and stops on SIGTERM or SIGINT. Point SLACK_API_URL at
+user, token, ref, text, ts), and stops on SIGTERM or SIGINT. Point SLACK_API_URL at
 `http://HOST:PORT/api/`.
 """
 
@@ -138,7 +138,7 @@ def _answer(fake: FakeSlack, method: str, args: dict[str, Any], auth: str = "") 
     if method == "conversations.open":
         return {"ok": True, "channel": {"id": dm_channel(str(args.get("users") or ""))}}
     if method == "chat.postMessage":
-        return _post_message(fake, args)
+        return _post_message(fake, args, auth.removeprefix("Bearer "))
     if method == "chat.postEphemeral":
         return {"ok": True, "channel": str(args.get("channel") or ""), "ts": fake.next_ts()}
     if method == "conversations.history":
@@ -170,7 +170,7 @@ def _users_info(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _post_message(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+def _post_message(fake: FakeSlack, args: dict[str, Any], token: str = "") -> dict[str, Any]:
     """A message into a channel (a user id posts into their direct message with the bot)."""
     channel = dm_channel(str(args.get("channel") or ""))
     ts = fake.next_ts()
@@ -184,7 +184,7 @@ def _post_message(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
         line = {
             "channel": channel,
             "user": "U" + channel[1:] if channel.startswith("D") else None,
-            "team": args.get("team_id"),
+            "token": token,  # with OAuth, each workspace's own: which tenant it went to
             "ref": payload.get("ref") if isinstance(payload, dict) else None,
             "text": message["text"],
             "ts": ts,
