@@ -44,7 +44,7 @@ def test_each_benchmark_gets_its_own_arguments() -> None:
     commands = dict(
         benchmark_commands({"store": "--reps 2 --prospects 10", "teams_http": "--seconds 2"})
     )
-    assert list(commands) == ["policy", "store", "slack_http", "teams_http"]
+    assert list(commands) == ["policy", "store", "slack_http", "teams_http", "nudges"]
     assert commands["store"][-4:] == ["--reps", "2", "--prospects", "10"]
     assert commands["teams_http"][-3].endswith("bench/teams_http.py")
     assert commands["teams_http"][-2:] == ["--seconds", "2"]
