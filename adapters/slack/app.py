@@ -29,7 +29,7 @@ from adapters.slack.actors import ProfileCache
 from adapters.slack.blocks import neutral_action_id, render_blocks, render_text
 from adapters.slack.cli import register as register_manifest_command
 from adapters.slack.config import OAUTH, SOCKET_MODE, SlackConfig
-from adapters.slack.direct import CHANNEL_INTERVAL_SECONDS, Pacer, retry_handlers, send_direct
+from adapters.slack.direct import CHANNEL_INTERVAL_SECONDS, retry_handlers, send_direct
 from adapters.slack.direct import was_delivered as delivered_to
 from adapters.slack.home import HOME_TAB, publish_home
 from adapters.slack.ingress import Refused, log_refusal, verified_bolt_request
@@ -46,6 +46,7 @@ from adapters.slack.responses import Respond, ResponseUrls
 from adapters.slack.sdk_logs import quiet_logger
 from bot import replies
 from bot.adapters import APOLOGY, AdapterStatus, Address, Delivery, RecipientGone, answer
+from bot.pacing import Pacer
 from bot.server import Services
 from bot.types import Actor, ButtonPress, Reply, Request
 

@@ -12,10 +12,7 @@ reached (uninstalled, token revoked, user deactivated) become RecipientGone.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -33,6 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import render_blocks, render_text
 from bot.adapters import RecipientGone
+from bot.pacing import Pacer
 from bot.types import Image, Reply
 
 log = logging.getLogger("voicemail_coach.slack")
@@ -90,42 +88,6 @@ def retry_handlers() -> list[AsyncRetryHandler]:
         AsyncRateLimitErrorRetryHandler(max_retry_count=RETRIES),
         AnyServerErrorRetryHandler(max_retry_count=RETRIES, interval_calculator=backoff),
     ]
-
-
-class Pacer:
-    """At most one request per `interval` seconds for each key, in this process: a request
-    waits for its key's next free slot. Keys whose slot has passed are forgotten now and then,
-    so 10,000 reps' channels cost a dict of at most the ones sent to in the last interval."""
-
-    def __init__(
-        self,
-        interval: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        prune_at: int = 1024,
-    ) -> None:
-        self.interval = interval
-        self.clock = clock
-        self.sleep = sleep
-        self._next: dict[Hashable, float] = {}
-        self._prune_at = prune_at
-        self._min_prune_at = prune_at
-
-    async def wait(self, key: Hashable) -> None:
-        now = self.clock()
-        if len(self._next) >= self._prune_at:
-            self._prune(now)
-        slot = max(now, self._next.get(key, now))
-        self._next[key] = slot + self.interval
-        if slot > now:
-            await self.sleep(slot - now)
-
-    def _prune(self, now: float) -> None:
-        self._next = {key: slot for key, slot in self._next.items() if slot > now}
-        self._prune_at = max(self._min_prune_at, 2 * len(self._next))
-
-    def __len__(self) -> int:
-        return len(self._next)
 
 
 def gone_for_good(error: SlackApiError) -> bool:

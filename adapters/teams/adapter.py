@@ -13,8 +13,7 @@ import asyncio
 import json
 import logging
 import random
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +56,7 @@ from bot.adapters import (
     apologise,
     apology,
 )
+from bot.pacing import Pacer
 from bot.types import ButtonPress, Reply, Request
 
 if TYPE_CHECKING:
@@ -118,31 +118,6 @@ class TeamsDeliveryError(Exception):
         self.status = status
 
 
-class TenantPacer:
-    """At most `per_second` requests a second for each tenant, in this process: each request
-    takes the tenant's next free slot, 1/per_second after the last one."""
-
-    def __init__(
-        self,
-        per_second: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.interval = 1.0 / per_second
-        self.clock = clock
-        self.sleep = sleep
-        self._next: dict[str, float] = {}
-
-    async def wait(self, tenant: str) -> None:
-        now = self.clock()
-        if len(self._next) > 1024:  # tenants idle for a slot are forgotten
-            self._next = {key: slot for key, slot in self._next.items() if slot > now}
-        slot = max(now, self._next.get(tenant, now))
-        self._next[tenant] = slot + self.interval
-        if slot > now:
-            await self.sleep(slot - now)
-
-
 class TeamsAdapter:
     """Built with no arguments (the entry point); `mount` reads the environment."""
 
@@ -157,7 +132,7 @@ class TeamsAdapter:
         self.enqueue: Enqueue | None = None
         self.retry_seconds = RETRY_SECONDS
         self.send_timeout_seconds = SEND_TIMEOUT_SECONDS
-        self.pacer = TenantPacer(TENANT_REQUESTS_PER_SECOND)
+        self.pacer = Pacer(1.0 / TENANT_REQUESTS_PER_SECOND)
 
     def add_commands(self, commands: argparse._SubParsersAction[Any]) -> None:
         """`voicemail-coach manifest teams`: the app manifest, or the package to upload."""

@@ -13,9 +13,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.app import BotClients, SlackAdapter
-from adapters.slack.direct import METADATA_EVENT, Pacer
+from adapters.slack.direct import METADATA_EVENT
 from bot import replies
 from bot.adapters import Address, Delivery, RecipientGone
+from bot.pacing import Pacer
 from bot.records import prospect_key
 from bot.types import Image, Reply
 from tests.adapters.slack.conftest import Bot
@@ -163,9 +164,9 @@ async def test_the_pacer_spaces_one_channel_and_not_different_ones() -> None:
     await pacer.wait(("T1", "U1"))
     await pacer.wait(("T1", "U1"))
     assert slept == [1.0, 2.0]
-    for user in range(100):  # a morning of reps, one after the other
+    for number in range(100):  # a morning of reps, one after the other
         now[0] += 0.5
-        await pacer.wait(("T1", f"U{user}x"))
+        await pacer.wait(("T1", f"U{number}x"))
     assert slept == [1.0, 2.0]
     assert len(pacer) <= 8  # slots that have passed are forgotten
 

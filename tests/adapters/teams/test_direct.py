@@ -16,11 +16,11 @@ from botbuilder.schema import Activity
 from PIL import Image as PILImage
 
 from adapters.teams.activities import command_text
-from adapters.teams.adapter import TenantPacer
 from adapters.teams.cards import MAX_CARD_BYTES, render_card
 from adapters.teams.images import DATA_URI_PREFIX
 from bot import replies
 from bot.adapters import Address, Delivery, RecipientGone
+from bot.pacing import Pacer
 from bot.records import prospect_key
 from bot.types import Image, Reply
 from tests.adapters.teams.conftest import BOT, PERSONAL_CHAT, TENANT, USER, Teams
@@ -139,7 +139,7 @@ async def test_requests_to_one_tenant_are_paced_to_fifty_a_second() -> None:
     async def sleep(seconds: float) -> None:
         slept.append(round(seconds, 6))
 
-    pacer = TenantPacer(50, clock=lambda: now[0], sleep=sleep)
+    pacer = Pacer(1 / 50, clock=lambda: now[0], sleep=sleep)
     for _ in range(3):
         await pacer.wait("t1")
     await pacer.wait("t2")  # another tenant has its own 50
@@ -203,7 +203,7 @@ def test_mentions_become_neutral_tokens_and_the_bots_is_dropped() -> None:
 def test_a_mention_token_cannot_be_forged_or_broken_by_a_name() -> None:
     typed = activity("team add \x000\x00 &lt;@29:x|y&gt;")
     assert command_text(typed) == "team add 0 @29:x|y>"
-    odd_mention = {"type": "mention", "text": "<at>a|b&gt;c</at>",
+    odd_mention: dict[str, object] = {"type": "mention", "text": "<at>a|b&gt;c</at>",
                    "mentioned": {"id": "29:1odd", "name": "a|b>c"}}  # fmt: skip
     odd = activity("team add <at>a|b&gt;c</at>", odd_mention)
     assert command_text(odd) == "team add <@29:1odd|abc>"
