@@ -271,7 +271,7 @@ class SlackListeners:
     async def on_command(
         self, ack: Any, command: dict[str, Any], context: Any, respond: Respond, client: Any
     ) -> None:
-        text = str(command.get("text") or "")
+        text = typed_text(str(command.get("text") or ""))
         if not text.strip():  # bare /voicemail: the form; `help` and the rest stay text
             await ack()
             await self._open_decision_form(command, respond, client, context)
@@ -520,6 +520,27 @@ def _request(job: SlackJob, actor: Actor) -> Request:
         received_at=datetime.fromtimestamp(job.received_at, UTC),
         **details,
     )
+
+
+SLACK_TOKEN = re.compile(r"<[@#!][^<>]*>")  # a mention, channel or special token, as Slack sends it
+SLACK_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+
+
+def typed_text(text: str) -> str:
+    """The slash command's text as the rep typed it: Slack escapes &, < and > as entities and
+    sends mentions as `<@U123|name>` tokens. The entities are undone outside the tokens, and a
+    `<@` the rep typed by hand becomes `@`, so only Slack's own mentions are tokens."""
+    parts, last = [], 0
+    for token in SLACK_TOKEN.finditer(text):
+        parts += [_as_typed(text[last : token.start()]), token.group()]
+        last = token.end()
+    return "".join([*parts, _as_typed(text[last:])])
+
+
+def _as_typed(text: str) -> str:
+    for entity, character in SLACK_ENTITIES:
+        text = text.replace(entity, character)
+    return text.replace("<@", "@")
 
 
 def _text_or_none(value: object) -> str | None:

@@ -7,7 +7,7 @@ import io
 import pytest
 from aiohttp import web
 
-from adapters.slack.app import SlackAdapter
+from adapters.slack.app import SlackAdapter, typed_text
 from adapters.slack.blocks import neutral_action_id, render_blocks, render_text
 from adapters.slack.cli import print_manifest, slack_manifest
 from adapters.slack.config import SlackConfig
@@ -83,3 +83,17 @@ def test_manifest_command_replaces_the_url() -> None:
     assert print_manifest("http://insecure", False, out, err) == 2
     socket = slack_manifest(None, socket=True)
     assert "socket_mode_enabled: true" in socket and "url" not in socket.replace("_url", "")
+
+
+@pytest.mark.parametrize(
+    ("sent", "typed"),
+    [("Jane Doe @ AT&amp;T", "Jane Doe @ AT&T"),
+     ("log Jane @ Acme left &lt;in May&gt;", "log Jane @ Acme left <in May>"),
+     ("team add <@U123|sam> <@U456>", "team add <@U123|sam> <@U456>"),
+     ("team add &lt;@U999&gt;", "team add @U999>"),
+     ("Tom &amp;amp; Jerry @ Acme", "Tom &amp; Jerry @ Acme")],
+)  # fmt: skip
+def test_slash_command_text_is_read_as_the_rep_typed_it(sent: str, typed: str) -> None:
+    """Slack escapes &, < and > in what a rep types and sends mentions as tokens: the coach
+    gets what was typed, and only Slack's own mentions stay tokens."""
+    assert typed_text(sent) == typed
