@@ -6,12 +6,21 @@ import argparse
 import asyncio
 import signal
 import sys
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
 from adapters.console.render import render
-from adapters.console.terminal import asks_for_export, export_json, interact, say_reply
-from bot.coach import Coach
+from adapters.console.sending import InstantError, local_zone, parse_instant
+from adapters.console.sending import add_commands as add_sending_commands
+from adapters.console.terminal import (
+    asks_for_export,
+    console_actor,
+    export_json,
+    interact,
+    say_reply,
+    terminal_coach,
+)
 from bot.config import Config
 from bot.store import open_store
 from bot.types import Tone
@@ -30,19 +39,32 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help='one /voicemail line, e.g. say "/voicemail help"; exits with 2 if it was not done',
     )
     one_shot.add_argument("line", help="the /voicemail line, quoted")
-    one_shot.set_defaults(run=lambda args: asyncio.run(run_say(args.line)))
+    one_shot.add_argument(
+        "--as", dest="user", help="say it as this user of the terminal's tenant (a user name)"
+    )
+    one_shot.add_argument(
+        "--at", help="say it at this instant, ISO 8601 (2026-12-07T09:00; no offset: local time)"
+    )
+    one_shot.set_defaults(run=lambda args: asyncio.run(run_say(args.line, args.user, args.at)))
+    add_sending_commands(commands)
 
 
-async def run_say(line: str) -> int:
+async def run_say(line: str, user: str | None = None, at: str | None = None) -> int:
     """The reply on stdout, `export` as JSON alone; a reply saying that the line was not
     understood or not done goes to stderr instead, with a non-zero status, so that a script
-    (or a pipe) notices."""
+    (or a pipe) notices. `user` and `at` script other users and other days."""
+    try:
+        actor = console_actor(user)
+        moment = parse_instant(at, local_zone(), lambda: datetime.now(UTC))
+    except (InstantError, ValueError) as error:
+        print(f"voicemail-coach: {error}", file=sys.stderr)
+        return EXIT_NOT_DONE
     store = await open_store(Config.from_env())
     try:
         if asks_for_export(line):
-            print(await export_json(store))
+            print(await export_json(store, actor))
             return 0
-        reply = await say_reply(Coach(store), line)
+        reply = await say_reply(terminal_coach(store, lambda: moment), line, actor)
     finally:
         await store.close()
     if reply.tone is Tone.ERROR:
@@ -73,7 +95,7 @@ def _interrupt(_signal: int, _frame: FrameType | None) -> None:
 async def run_console() -> int:
     store = await open_store(Config.from_env())
     try:
-        await interact(Coach(store), read=input, write=print)
+        await interact(terminal_coach(store), read=input, write=print)
     finally:
         await store.close()
     return 0

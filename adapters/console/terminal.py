@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -12,25 +13,45 @@ from pathlib import Path
 from adapters.console.adapter import ADAPTER, ConsoleAdapter, terminal_text
 from adapters.console.render import render
 from bot.adapters import Address, Delivery, answer
-from bot.coach import Coach
+from bot.coach import Clock, Coach, utc_now
 from bot.commands import Export, GrammarError, parse
+from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.types import Actor, Button, ButtonPress, Platform, Reply, Request, Role, Tone
 
 COMMAND_PREFIX = "/voicemail"
+MAX_USER_NAME = 64
+_USER_NAME = re.compile(rf"[A-Za-z0-9._-]{{1,{MAX_USER_NAME}}}")
 CONSOLE_TENANT = "console"
 
 
-def console_actor() -> Actor:
-    """You, at your own terminal: an admin of the local tenant."""
+def console_actor(user: str | None = None) -> Actor:
+    """You, at your own terminal, or `user` (a user name) of its tenant: every terminal user
+    is an admin of the local tenant, so a script can play a manager and their reps."""
+    if user is not None and not is_user_name(user):
+        raise ValueError(
+            f"--as {user[:40]!r} is not a user name: letters, digits, '.', '_' and '-', "
+            f"at most {MAX_USER_NAME} characters, like sam or dana.lee"
+        )
     return Actor(
         platform=Platform.CONSOLE,
         tenant=CONSOLE_TENANT,
-        user_id=getpass.getuser(),
-        display_name=os.environ.get("VOICEMAIL_COACH_NAME", ""),
+        user_id=user or getpass.getuser(),
+        display_name=user.capitalize() if user else os.environ.get("VOICEMAIL_COACH_NAME", ""),
         timezone=local_timezone(),
         role=Role.ADMIN,
     )
+
+
+def is_user_name(text: str) -> bool:
+    return bool(_USER_NAME.fullmatch(text))
+
+
+def terminal_coach(store: Store, clock: Clock = utc_now) -> Coach:
+    """The coach as the terminal runs it: what a rep changes reschedules their nudges (run
+    `voicemail-coach nudges` to send the due ones)."""
+    scheduler = Scheduler(store, None, {}, clock=clock)
+    return Coach(store, clock=clock, on_schedule_change=scheduler.reschedule_user)
 
 
 def local_timezone() -> str | None:
