@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from PIL import Image as PILImage
 
 from bot.digests import Digest, Line, percent
@@ -119,6 +120,7 @@ def _draw_bars(axes: Axes, data: ChartData) -> None:
         fontsize=8,
     )
     axes.set_ylabel("dials", fontsize=8)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # dials come whole
     axes.tick_params(axis="y", labelsize=8)
     axes.margins(y=0.1)
     if not data.names:
