@@ -175,10 +175,31 @@ def test_links_stay_inside_the_repository_and_resolve(doc: Path) -> None:
             assert anchor in heading_anchors(linked), f"{doc.name}: no heading for {target}"
 
 
-def test_the_readme_promises_no_scheduler_or_file_uploads() -> None:
-    text = README.read_text(encoding="utf-8")
-    assert "scheduler" not in text.lower()
-    assert "files:write" not in text
+def test_the_week_in_the_terminal_nudges_sam_once_and_brings_danas_digest_with_a_chart(
+    reader: Path,
+) -> None:
+    lines = [without_comment(line) for line in block_with("nudges --at")]
+    out = [run(line, reader) for line in lines]
+    dry_run, wednesday, again, monday, digest = out[6], out[7], out[8], out[10], out[11]
+    assert (
+        "Jane Doe" in dry_run and "rep_nudge for console console/sam (2026-12-02): due" in dry_run
+    )
+    assert "Message from Voicemail Coach:" in wednesday and "Jane Doe" in wednesday
+    assert "rep_nudge for console console/sam (2026-12-02): sent" in wednesday
+    assert "sent" not in again
+    assert "Team digest: Dana's team" in monday and "weekly_digest" in monday
+    assert (reader / "charts" / "digest-dana-2026-12-07.png").read_bytes().startswith(b"\x89PNG")
+    assert "Callbacks from voicemails  1" in digest
+    assert (reader / "week.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_nudges_json_example_prints_one_object_a_line(reader: Path) -> None:
+    (line,) = [e for e in re.findall(r"`(\.venv/bin/voicemail-coach nudges[^`]*)`",
+               README.read_text(encoding="utf-8")) if "--json" in e]  # fmt: skip
+    for week_line in block_with("nudges --at")[:6]:
+        run(week_line, reader)
+    printed = [json.loads(text) for text in run(line, reader).splitlines()]
+    assert {(found["kind"], found["user"]) for found in printed} >= {("rep_nudge", "sam")}
 
 
 def table_examples() -> list[str]:
