@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,7 +22,17 @@ from adapters.slack.app import SlackAdapter
 from bot.adapters import Adapter, Address, Delivery, answer
 from bot.coach import Coach
 from bot.config import Config
-from bot.records import prospect_key
+from bot.records import (
+    CheckIn,
+    Outcome,
+    ProspectRecord,
+    RepProfile,
+    ScheduledSend,
+    SendKind,
+    TeamConfig,
+    prospect_key,
+)
+from bot.scheduler import Scheduler
 from bot.store import Store
 from bot.types import Button, Image, Reply, Request, Tone
 from tests.adapters.slack.conftest import Bot, running_fake_slack, serving, use_fake_slack
@@ -29,6 +40,7 @@ from tests.conftest import open_sqlite_store
 
 ASK = "Jane Doe @ Acme referred by Tom"
 JANE = prospect_key("Jane Doe", "Acme")
+DIGEST_MONDAY = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 CHART_PNG = (  # a 1x1 white PNG: a picture every platform takes as it is
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00"
     b"\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\r\xefF"
@@ -252,3 +264,27 @@ async def test_forget_me_erases_the_reps_data_and_what_the_adapter_keeps(rep: Re
         "profile": None, "prospects": [], "check_ins": [],
     }  # fmt: skip
     assert not await rep.adapter_keeps_something()
+
+
+async def test_the_scheduler_sends_a_managers_digest_once_with_its_chart(rep: Rep) -> None:
+    """Monday's weekly digest, built and sent by the scheduler through this adapter; a
+    second look at the same morning finds it sent."""
+    manager, tenant, platform = rep.user_id, rep.tenant, rep.adapter.name
+    await rep.store.save_rep(RepProfile(tenant, manager, name="Dana", timezone="UTC",
+                                        team=manager, platform=platform))  # fmt: skip
+    await rep.store.save_rep(RepProfile(tenant, "U-sam", name="Sam", team=manager))
+    await rep.store.save_team(TeamConfig(tenant, manager, label="Dana's team", managers=(manager,)))
+    last_week = DIGEST_MONDAY - timedelta(days=3)
+    record = ProspectRecord(tenant, "U-sam", JANE, "Jane Doe", "Acme")
+    check_in = CheckIn(tenant, "U-sam", manager, JANE, Outcome.LEFT, last_week, key="k1")
+    assert await rep.store.record_check_in(record, check_in)
+    scheduler = Scheduler(rep.store, None, {platform: rep.adapter}, clock=lambda: DIGEST_MONDAY)
+    send = ScheduledSend(tenant, manager, SendKind.WEEKLY_DIGEST, DIGEST_MONDAY, platform)
+
+    first = await scheduler.deliver_due(send, DIGEST_MONDAY)
+    again = await scheduler.deliver_due(send, DIGEST_MONDAY + timedelta(minutes=5))
+
+    assert (first.status, again.status) == ("sent", "done")
+    seen = await rep.read_direct_chat()
+    assert "Team digest: Dana's team" in seen and "Voicemails left" in seen
+    assert (await rep.read_direct_chart()).startswith(b"\x89PNG")

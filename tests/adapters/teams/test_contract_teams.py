@@ -25,6 +25,7 @@ from tests.adapters.test_contract import (
     test_a_failure_apologises,
     test_a_proactive_message_arrives_in_the_direct_chat,
     test_forget_me_erases_the_reps_data_and_what_the_adapter_keeps,
+    test_the_scheduler_sends_a_managers_digest_once_with_its_chart,
 )
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "test_a_failure_apologises",
     "test_a_proactive_message_arrives_in_the_direct_chat",
     "test_forget_me_erases_the_reps_data_and_what_the_adapter_keeps",
+    "test_the_scheduler_sends_a_managers_digest_once_with_its_chart",
 ]
 
 
