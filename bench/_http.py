@@ -84,6 +84,17 @@ def run_timed(
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+async def api_arguments(request: web.Request) -> dict[str, Any]:
+    """A Web API call's arguments, as a fake Slack reads them: the query, then a JSON or form
+    body."""
+    args: dict[str, Any] = dict(request.query)
+    if request.content_type == "application/json":
+        args |= await request.json()
+    elif request.method == "POST":
+        args |= dict(await request.post())
+    return args
+
+
 def run_floor(port: int, path: str, handle: Handler) -> None:
     """A floor's web app: its one POST route, /healthz, and an end when the parent goes."""
 

@@ -38,7 +38,16 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bench._http import HOST, Child, exit_with_parent, free_port, spawn, stop, wait_ready
+from bench._http import (
+    HOST,
+    Child,
+    api_arguments,
+    exit_with_parent,
+    free_port,
+    spawn,
+    stop,
+    wait_ready,
+)
 from bench._redis import delete_prefix
 from bot.jobs import CONCURRENT_JOBS
 from bot.records import ProspectRecord, RepProfile, ScheduledSend, SendKind
@@ -70,11 +79,7 @@ def fake_slack_app() -> web.Application:
 
     async def api(request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        args: dict[str, Any] = dict(request.query)
-        if request.content_type == "application/json":
-            args |= await request.json()
-        elif request.method == "POST":
-            args |= dict(await request.post())
+        args = await api_arguments(request)
         return web.json_response(answer(posts, method, args))
 
     async def stats(_: web.Request) -> web.Response:

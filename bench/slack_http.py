@@ -89,6 +89,7 @@ from bench._http import (
     Fired,
     Shots,
     acks,
+    api_arguments,
     check_redis,
     complaints,
     cpu_column,
@@ -168,11 +169,7 @@ def fake_answer(method: str, args: dict[str, Any]) -> dict[str, Any]:
 def fake_slack_app(state: FakeSlack) -> web.Application:
     async def api(request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        args: dict[str, Any] = dict(request.query)
-        if request.content_type == "application/json":
-            args |= await request.json()
-        elif request.method == "POST":
-            args |= dict(await request.post())
+        args = await api_arguments(request)
         state.calls[method] += 1
         return web.json_response(fake_answer(method, args))
 

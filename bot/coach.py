@@ -39,6 +39,7 @@ from bot.commands import (
 )
 from bot.digests import Digest, count, digest_reply, gather_team_digest
 from bot.forms import FormErrors, parse_decision_form
+from bot.nudges import decision_for
 from bot.records import (
     DEFAULT_TEAM,
     Advice,
@@ -53,7 +54,7 @@ from bot.records import (
 from bot.store import Store
 from bot.store.base import Change, RepChange
 from bot.types import Actor, Image, Platform, Reply, Request
-from policy import Decision, InvalidInput, decide
+from policy import Decision, InvalidInput
 from policy.inputs import parse_phone, parse_timezone
 from policy.limits import MAX_COMPANY, MAX_NAME
 
@@ -228,14 +229,7 @@ class Coach:
 
         def advise(found: ProspectRecord | None) -> Change[Decision]:
             record = _with_facts(found or _new_prospect(actor, who), facts)
-            decision = decide(
-                rep=rep.as_policy_rep(),
-                prospect=record.as_policy_prospect(),
-                history=record.as_policy_history(),
-                now=now,
-                playbook=team.playbook,
-                settings=team.settings,
-            )
+            decision = decision_for(record, rep, team, now)
             advice = Advice(decision.action, decision.rule, now)
             return Change(replace(record, last_advice=advice), decision)
 

@@ -147,7 +147,7 @@ def _due_callback(
     assert window is not None
     missed = window.start < day_starts
     # A missed window's start is gone: the decision is for a dial now, when they call today.
-    decision = decision_ahead(record, rep, team, now if missed else window.start)
+    decision = decision_for(record, rep, team, now if missed else window.start)
     theirs = ZoneInfo(record.timezone) if record.timezone else zone
     pause = paused.get(record.key)
     return DueCallback(
@@ -166,10 +166,11 @@ def _due_callback(
     )
 
 
-def decision_ahead(
+def decision_for(
     record: ProspectRecord, rep: RepProfile, team: TeamConfig, at: datetime
 ) -> Decision:
-    """What the policy will say if voicemail answers a dial at `at`, as things stand."""
+    """What the policy says if voicemail answers a dial at `at`, as things stand: the one way
+    the coach asks it, now or (for a nudge) ahead of a call-back window."""
     return decide(
         rep=rep.as_policy_rep(),
         prospect=record.as_policy_prospect(),
