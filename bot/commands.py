@@ -349,6 +349,14 @@ def parse(text: str) -> Command:
     return AskDecision(prospect, _facts(extra))
 
 
+def needs_manager(command: Command) -> bool:
+    """Whether the coach answers `command` for managers only (the team's digest, its members,
+    a change of its settings): an adapter reads such a sender's role fresh, not from a cache."""
+    if isinstance(command, ChangeSettings):
+        return command.name is not None
+    return isinstance(command, ShowTeam | AddToTeam | RemoveFromTeam | ShowMembers)
+
+
 def _check_length_of_whole(text: str) -> None:
     problem = too_long(text, MAX_COMMAND)
     if problem:

@@ -33,6 +33,7 @@ from bot.commands import (
     ShowMembers,
     ShowQueue,
     ShowTeam,
+    needs_manager,
     parse,
     tokenize,
 )
@@ -775,3 +776,31 @@ def test_an_overlong_name_stores_nothing(tmp_path: Path) -> None:
     assert tone is Tone.ERROR
     assert prospects == []
     assert after == before
+
+
+MANAGER_ONLY = [
+    "team", "team add <@U2>", "team remove <@U2|Sam>", "team members",
+    "settings final-attempt 4", "settings digest daily", "settings playbook it-depends",
+]  # fmt: skip
+FOR_EVERYONE = [
+    "settings", "me", "me phone +1 555 010 0100", "queue", "history Jane Doe @ Acme",
+    "log Jane Doe @ Acme left", "Jane Doe @ Acme", "forget me", "export", "help",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", MANAGER_ONLY + FOR_EVERYONE)
+def test_needs_manager_names_exactly_what_the_coach_refuses_a_rep(
+    tmp_path: Path, text: str
+) -> None:
+    """An adapter reads a manager's role fresh for these: it must not miss one."""
+
+    async def refused() -> bool:
+        store = await SQLiteStore.open(tmp_path / "coach.db")
+        try:
+            reply = await Coach(store).handle(Request(REP, text=text))
+        finally:
+            await store.close()
+        return reply.heading == "Managers only"
+
+    assert needs_manager(parse(text)) is (text in MANAGER_ONLY)
+    assert asyncio.run(refused()) is (text in MANAGER_ONLY)
