@@ -16,8 +16,11 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
-from aiohttp import web
+from aiohttp import StreamReader, web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.typedefs import Handler
 
 from bot.adapters import Adapter, AdapterStatus, installed_adapters
 from bot.coach import Clock, Coach, utc_now
@@ -71,6 +74,37 @@ class Services:
 
 SERVICES = web.AppKey("services", Services)
 
+MAX_BODY_BYTES = 256 * 1024  # what Slack and Teams send is far smaller
+SLOW_BODY_TEXT = "The request body did not arrive in time."
+BUSY_TEXT = "Too many requests are sending their bodies; try again shortly."
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one client may hold of the server. A reverse proxy in front should be at least as
+    strict (docs/deploy-proxy.md); these hold when it is not."""
+
+    header_seconds: float = 10.0  # also how long an idle keep-alive connection stays open
+    body_seconds: float = 10.0
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_bodies_reading: int = 256  # requests whose body is still arriving, at once
+    lingering_seconds: float = 1.0  # how long a refused request's unread body is drained
+
+
+@dataclass(slots=True)
+class BodyReads:
+    limits: Limits
+    in_progress: int = 0
+
+
+BODY_READS = web.AppKey("body_reads", BodyReads)
+
+
+def runner_options(limits: Limits) -> dict[str, Any]:
+    """For web.run_app or web.AppRunner. aiohttp closes a connection whose request has not
+    arrived whole within keepalive_timeout of its opening, so it is the header deadline."""
+    return {"keepalive_timeout": limits.header_seconds, "lingering_time": limits.lingering_seconds}
+
 
 async def create_app(
     config: Config,
@@ -79,6 +113,7 @@ async def create_app(
     *,
     adapters: list[Adapter] | None = None,
     clock: Clock = utc_now,
+    limits: Limits = Limits(),
 ) -> web.Application:
     """The application with every adapter (the installed ones by default) mounted; the store
     closes with it. Redis may be down: /readyz answers 503 until it answers."""
@@ -86,8 +121,11 @@ async def create_app(
     store = store or await connect_store(config)
     chosen = installed_adapters() if adapters is None else adapters
     services = build_services(config, store, tier, chosen, clock)
-    app = web.Application()
+    app = web.Application(
+        client_max_size=limits.max_body_bytes, middlewares=[read_body_within_deadline]
+    )
     app[SERVICES] = services
+    app[BODY_READS] = BodyReads(limits)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     # Before the adapters mount: cleanup contexts unwind in reverse, so the worker drains its
@@ -101,6 +139,49 @@ async def create_app(
     app.on_cleanup.append(_close_store)
     log.info("store", extra={"store": config.store_name, "tier": tier.value})
     return app
+
+
+@web.middleware
+async def read_body_within_deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every body arrives whole within the deadline before any handler runs, and only so many
+    at once: a client trickling one byte a second holds a request for seconds, not forever."""
+    if not request.body_exists:
+        return await handler(request)
+    reads = request.app[BODY_READS]
+    if reads.in_progress >= reads.limits.max_bodies_reading:
+        return _refused(request, 503, "busy", BUSY_TEXT)
+    reads.in_progress += 1
+    try:
+        async with asyncio.timeout(reads.limits.body_seconds):
+            body = await request.read()
+    except TimeoutError:
+        return _refused(request, 408, "slow_body", SLOW_BODY_TEXT)
+    except web.HTTPRequestEntityTooLarge as too_large:
+        return _refused(request, 413, "too_large", too_large.text or "")
+    except (ConnectionError, HttpProcessingError):  # the client went away mid-body
+        return _refused(request, 400, "body_unreadable", "")
+    finally:
+        reads.in_progress -= 1
+    _replay_body(request, body)
+    return await handler(request)
+
+
+def _refused(request: web.Request, status: int, reason: str, text: str) -> web.Response:
+    log.warning("request_refused", extra={"status": status, "reason": reason, "path": request.path})
+    response = web.Response(status=status, text=text)
+    response.force_close()
+    return response
+
+
+def _replay_body(request: web.Request, body: bytes) -> None:
+    """`request.read()` keeps the body for later calls, but a handler reading the stream
+    (Teams's) would find it drained: give it a stream that holds the body again. Its limit
+    is above the body so that feeding it never pauses the connection's reading."""
+    limit = max(len(body), 2**16)
+    replay = StreamReader(request.protocol, limit, loop=asyncio.get_running_loop())
+    replay.feed_data(body)
+    replay.feed_eof()
+    request._payload = replay  # aiohttp has no public way to set a request's stream
 
 
 def build_services(
@@ -213,6 +294,7 @@ def serve(config: Config, host: str, port: int, tier: Tier = Tier.ALL) -> None:
             print=log_serving,
             handle_signals=True,
             access_log_class=AccessLogger,
+            **runner_options(Limits()),
         )
     except OSError as error:
         if bound:

@@ -1,0 +1,156 @@
+"""Slow and hostile clients on loopback: they are dropped on a deadline and /healthz answers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.config import Config
+from bot.server import Limits, create_app, runner_options
+
+SLOW_CLIENTS = 50
+LIMITS = Limits(header_seconds=2.0, body_seconds=2.0, max_bodies_reading=SLOW_CLIENTS)
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    url: str
+    port: int
+
+
+async def read_like_teams(request: web.Request) -> web.Response:
+    """A handler that reads the stream itself, as the Teams adapter does."""
+    raw = await request.content.read(LIMITS.max_body_bytes + 1)
+    return web.json_response({"bytes": len(raw)})
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    app = await create_app(Config(db_path=str(tmp_path / "coach.db")), adapters=[], limits=LIMITS)
+    app.router.add_post("/echo", read_like_teams)
+    runner = web.AppRunner(app, **runner_options(LIMITS))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield Served(f"http://127.0.0.1:{port}", port)
+    finally:
+        await runner.cleanup()
+
+
+async def trickle_a_body(port: int, seconds: float) -> bytes:
+    """Send the headers of a 1,000-byte POST, then one body byte a second; what came back."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    writer.write(f"{head}Content-Length: 1000\r\n\r\n".encode())
+    answer = b""
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            writer.write(b" ")
+            await writer.drain()
+            try:
+                answer += await asyncio.wait_for(reader.read(4096), 1.0)
+            except TimeoutError:
+                continue
+            if answer == b"" or reader.at_eof():
+                break
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+    return answer
+
+
+async def trickle_headers(port: int, seconds: float) -> bool:
+    """Send a header line a second; True if the server closed the connection meanwhile."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /healthz HTTP/1.1\r\n")
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            writer.write(b"X-Slow: 1\r\n")
+            await writer.drain()
+            try:
+                if await asyncio.wait_for(reader.read(4096), 1.0) == b"":
+                    return True
+            except TimeoutError:
+                continue
+    except ConnectionError:
+        return True
+    finally:
+        writer.close()
+    return False
+
+
+async def healthz_times(url: str, seconds: float) -> list[float]:
+    times = []
+    async with aiohttp.ClientSession() as session:
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            before = time.monotonic()
+            async with session.get(f"{url}/healthz", timeout=aiohttp.ClientTimeout(5)) as reply:
+                assert reply.status == 200
+            times.append(time.monotonic() - before)
+            await asyncio.sleep(0.2)
+    return times
+
+
+async def test_healthz_answers_while_slow_bodies_are_dropped_on_the_deadline(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    slow = [trickle_a_body(served.port, seconds=8) for _ in range(SLOW_CLIENTS)]
+    answers, times = await asyncio.gather(
+        asyncio.gather(*slow), healthz_times(served.url, seconds=4)
+    )
+    assert max(times) < 1.0
+    assert all(answer.startswith(b"HTTP/1.1 408") for answer in answers), answers[:3]
+    assert not [record for record in caplog.records if record.exc_info]
+
+
+async def test_a_connection_trickling_its_headers_is_closed_on_the_deadline(
+    served: Served,
+) -> None:
+    started = time.monotonic()
+    assert await trickle_headers(served.port, seconds=8)
+    assert time.monotonic() - started < LIMITS.header_seconds + 2
+
+
+async def test_a_body_read_as_a_stream_still_reaches_the_handler(served: Served) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{served.url}/echo", data=b"x" * 1000) as reply,
+    ):
+        assert reply.status == 200
+        assert await reply.json() == {"bytes": 1000}
+
+
+async def test_a_body_over_256_kib_is_refused(served: Served) -> None:
+    body = b"x" * (256 * 1024 + 1)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{served.url}/echo", data=body) as reply,
+    ):
+        assert reply.status == 413
+
+
+async def test_slow_bodies_beyond_the_cap_are_refused_at_once(served: Served) -> None:
+    slow = [
+        asyncio.create_task(trickle_a_body(served.port, seconds=4)) for _ in range(SLOW_CLIENTS)
+    ]
+    await asyncio.sleep(0.5)
+    started = time.monotonic()
+    answer = await trickle_a_body(served.port, seconds=4)
+    assert answer.startswith(b"HTTP/1.1 503")
+    assert time.monotonic() - started < 1.5
+    await asyncio.gather(*slow)
