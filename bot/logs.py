@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import threading
 from typing import TextIO
@@ -24,23 +25,59 @@ MAX_VALUE_CHARS = 2000
 MAX_LINE_BYTES = 16 * 1024
 MAX_LOGGER_CHARS = 200
 
+# Our own loggers log events (a name and fields, ids only). Every other library's records are
+# free text that can quote what it handled: a job's contents (taskiq), an OAuth code
+# (slack-bolt), a request body. Of those only the fixed part is logged: the message's template
+# up to where a value usually starts, never its arguments, extra fields or traceback.
+OUR_LOGGERS = "voicemail_coach"
+_VARIABLE_PART = re.compile(r"""[(:\n'"\[{=%<]""")
+MAX_FIXED_CHARS = 120
+UNNAMED = "library_message"  # a message that opens with what varies
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        document: dict[str, object] = {
-            "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "event": record.getMessage(),
-        }
-        document |= {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
-        if record.exc_info:
-            document["error"] = self.formatException(record.exc_info)
+        document = self._ours(record) if is_ours(record) else self._third_party(record)
         try:
             line = _encode_bounded(document)
         except UnicodeEncodeError:  # a lone surrogate (text decoded with surrogateescape)
             line = _encode_bounded({name: _valid_text(value) for name, value in document.items()})
         return line.decode()
+
+    def _ours(self, record: logging.LogRecord) -> dict[str, object]:
+        document = self._head(record, record.getMessage())
+        document |= {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+        if record.exc_info:
+            document["error"] = self.formatException(record.exc_info)
+        return document
+
+    def _third_party(self, record: logging.LogRecord) -> dict[str, object]:
+        document = self._head(record, fixed_part(record.msg))
+        if record.exc_info and record.exc_info[1] is not None:
+            document["error"] = type(record.exc_info[1]).__name__
+        return document
+
+    def _head(self, record: logging.LogRecord, event: str) -> dict[str, object]:
+        return {
+            "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": event,
+        }
+
+
+def is_ours(record: logging.LogRecord) -> bool:
+    name = record.name or ""
+    return name == OUR_LOGGERS or name.startswith(OUR_LOGGERS + ".")
+
+
+def fixed_part(message: object) -> str:
+    """A library's message without what varies: its template (never interpolated) up to the
+    first mark where a value usually starts; a message that is not text, by its type."""
+    if not isinstance(message, str):
+        return type(message).__name__
+    fixed = _VARIABLE_PART.split(message, maxsplit=1)[0].strip()
+    return cut(fixed, MAX_FIXED_CHARS) if fixed else UNNAMED
 
 
 def _encode_bounded(document: dict[str, object]) -> bytes:
@@ -152,11 +189,15 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             self.flush()
 
 
+_HTTP_LOG = logging.getLogger("voicemail_coach.http")
+
+
 class AccessLogger(AbstractAccessLogger):
-    """One event per HTTP request: the path without its query, which can carry OAuth codes."""
+    """One event per HTTP request: the path without its query, which can carry OAuth codes.
+    On a logger of ours: aiohttp's own (aiohttp.access) would have its fields dropped."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        self.logger.info(
+        _HTTP_LOG.info(
             "http",
             extra={
                 "method": request.method,

@@ -19,7 +19,7 @@ def logged() -> Iterator[tuple[logging.Logger, io.StringIO, BatchedStreamHandler
     stream = io.StringIO()
     handler = BatchedStreamHandler(stream)
     handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger(f"test.logs.{id(stream)}")
+    logger = logging.getLogger(f"voicemail_coach.test.logs.{id(stream)}")
     logger.propagate = False
     logger.setLevel(logging.INFO)
     logger.addHandler(handler)
@@ -63,8 +63,11 @@ def test_closing_writes_what_is_left(
     assert [line["event"] for line in lines(stream)] == ["last words"]
 
 
+OURS = "voicemail_coach.test"
+
+
 def formatted(event: str, **fields: object) -> str:
-    record = logging.LogRecord("test", logging.INFO, __file__, 1, event, None, None)
+    record = logging.LogRecord(OURS, logging.INFO, __file__, 1, event, None, None)
     record.__dict__.update(fields)
     return JsonFormatter().format(record)
 
@@ -84,7 +87,7 @@ def test_a_long_traceback_keeps_its_start_and_the_error_at_its_end() -> None:
     try:
         raise ValueError("x" * 50_000 + " the reason")
     except ValueError:
-        record = logging.makeLogRecord({"msg": "failed", "exc_info": sys.exc_info()})
+        record = logging.makeLogRecord({"name": OURS, "msg": "failed", "exc_info": sys.exc_info()})
     document = json.loads(JsonFormatter().format(record))
     assert document["error"].startswith("Traceback (most recent call last)")
     assert document["error"].endswith("the reason")
@@ -105,5 +108,106 @@ def test_no_line_is_over_the_bound_whatever_its_characters_and_fields(character:
     line = formatted(character * 1_000_000, **many)
     assert len(line.encode()) <= MAX_LINE_BYTES
     document = json.loads(line)
-    assert document["level"] == "info" and document["logger"] == "test"
+    assert document["level"] == "info" and document["logger"] == OURS
     assert "dropped_fields" in document or set(many) <= set(document)
+
+
+MARKER = "Zoe-Marker-555-0199"
+# Every third-party logger the service's libraries write to.
+THIRD_PARTY_LOGGERS = [
+    "taskiq.receiver.receiver",
+    "taskiq.receiver",
+    "taskiq_redis.redis_broker",
+    "slack_bolt.oauth.async_oauth_flow",
+    "slack_bolt.AsyncApp",
+    "slack_sdk.web.async_base_client",
+    "slack_sdk.socket_mode.aiohttp",
+    "botbuilder.core.bot_framework_adapter",
+    "botframework.connector",
+    "msrest.http_logger",
+    "msal.application",
+    "aiohttp.server",
+    "aiohttp.web",
+    "aiohttp.client",
+    "redis.asyncio.connection",
+    "asyncio",
+]
+
+
+def third_party_records(name: str) -> list[logging.LogRecord]:
+    """What these libraries log: the contents as arguments, in an f-string, in a traceback,
+    in a stack, in extra fields."""
+    try:
+        raise ValueError(f"bad message {MARKER}")
+    except ValueError:
+        exc_info = sys.exc_info()
+    made = [
+        ("Cannot parse message: %s. Skipping execution.\n %s", (MARKER, "error"), None),
+        (f"Failed to fetch oauth.v2.access result with code: {MARKER} - error: x", None, None),
+        ("Exception found while executing function.", None, exc_info),
+        (ValueError(MARKER), None, None),
+        (f"Unexpected 'response' {MARKER}", None, None),
+    ]
+    records = [
+        logging.LogRecord(name, logging.WARNING, __file__, 1, msg, args, exc)
+        for msg, args, exc in made
+    ]
+    with_extra = logging.LogRecord(name, logging.ERROR, __file__, 1, "failed", None, None)
+    with_extra.__dict__.update(body=MARKER, stack_info=f"Stack (most recent call last): {MARKER}")
+    return [*records, with_extra]
+
+
+@pytest.mark.parametrize("name", THIRD_PARTY_LOGGERS)
+def test_no_third_party_record_carries_contents_into_the_log(name: str) -> None:
+    for record in third_party_records(name):
+        line = JsonFormatter().format(record)
+        assert MARKER not in line, line
+        document = json.loads(line)
+        assert document["logger"] == name and document["event"]
+        assert "Traceback" not in line
+
+
+def test_a_third_party_record_keeps_its_fixed_text_and_the_type_of_its_error() -> None:
+    try:
+        raise ConnectionError(MARKER)
+    except ConnectionError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord(
+        "taskiq.receiver.receiver", logging.ERROR, __file__, 1, "Cannot parse message: %s",
+        (MARKER,), exc_info,
+    )  # fmt: skip
+    document = json.loads(JsonFormatter().format(record))
+    assert document["event"] == "Cannot parse message"
+    assert document["error"] == "ConnectionError"
+
+
+def test_our_own_events_keep_their_fields_and_tracebacks() -> None:
+    try:
+        raise ValueError("the reason")
+    except ValueError:
+        record = logging.makeLogRecord(
+            {"name": "voicemail_coach.jobs", "msg": "job_failed", "exc_info": sys.exc_info()}
+        )
+    record.__dict__.update(tenant="T1", user="U1")
+    document = json.loads(JsonFormatter().format(record))
+    assert document["event"] == "job_failed"
+    assert (document["tenant"], document["user"]) == ("T1", "U1")
+    assert "the reason" in document["error"]
+
+
+def test_a_taskiq_record_reaching_the_root_handler_loses_its_contents() -> None:
+    stream = io.StringIO()
+    handler = BatchedStreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        logging.getLogger("taskiq.receiver.receiver").warning(
+            "Cannot parse message: %s. Skipping execution.\n %s", MARKER.encode(), "x",
+            exc_info=True,
+        )  # fmt: skip
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+    assert "Cannot parse message" in stream.getvalue()
+    assert MARKER not in stream.getvalue()
