@@ -46,6 +46,7 @@ from adapters.slack.responses import Respond, ResponseUrls
 from adapters.slack.sdk_logs import quiet_logger
 from bot import replies
 from bot.adapters import APOLOGY, AdapterStatus, Address, Delivery, RecipientGone, answer
+from bot.commands import GrammarError, needs_manager, parse
 from bot.pacing import Pacer
 from bot.server import Services
 from bot.types import Actor, ButtonPress, Reply, Request
@@ -388,18 +389,38 @@ class SlackListeners:
     async def _answer(self, client: Any, job: SlackJob) -> None:
         """Ask the coach and answer through response_url, or apologise there."""
         address = Address(ADAPTER, job.tenant, job.user_id, job.response_url or "")
-        actor = await self.profiles.actor(client, job.tenant, job.user_id)
+        actor = await self._actor(client, job)
         how = Delivery.REPLACE if job.kind is Kind.CHECK_IN else Delivery.ANSWER
         await answer(self.adapter, self.coach, _request(job, actor), address, how)
 
     async def _post_form_decision(self, client: Any, job: SlackJob) -> None:
         try:
-            actor = await self.profiles.actor(client, job.tenant, job.user_id)
+            actor = await self._actor(client, job)
             reply = await self.coach.handle(_request(job, actor))
             await _post_privately(client, job, render_text(reply), render_blocks(reply))
         except Exception as error:
             _log_failure("form_failed", job, error)
             await _post_apology(client, job)
+
+    async def _actor(self, client: Any, job: SlackJob) -> Actor:
+        """On Enterprise Grid the tenant is the org (see installation_tenant): its admins and
+        owners manage, not a workspace's. A manager-only command reads the role fresh."""
+        return await self.profiles.actor(
+            client,
+            job.tenant,
+            job.user_id,
+            org=bool(job.enterprise_id),
+            fresh_role=_asks_a_manager(job),
+        )
+
+
+def _asks_a_manager(job: SlackJob) -> bool:
+    if job.kind is not Kind.COMMAND:
+        return False
+    try:
+        return needs_manager(parse(job.text))
+    except GrammarError:  # the coach answers it with the grammar's error, to anyone
+        return False
 
 
 class SlackDelivery:
