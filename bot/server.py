@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from aiohttp import StreamReader, web
+from aiohttp import StreamReader, hdrs, web, web_response
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
@@ -76,6 +76,15 @@ SERVICES = web.AppKey("services", Services)
 
 MAX_BODY_BYTES = 256 * 1024  # what Slack and Teams send is far smaller
 SLOW_BODY_TEXT = "The request body did not arrive in time."
+SERVER_NAME = "voicemail-coach"  # never aiohttp's and Python's versions
+EVERY_RESPONSE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+PAGE_HEADERS = {  # the install and OAuth result pages: no frames, no scripts, no requests
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src https://platform.slack-edge.com;"
+        " frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    ),
+}
 BUSY_TEXT = "Too many requests are sending their bodies; try again shortly."
 
 
@@ -126,6 +135,8 @@ async def create_app(
     )
     app[SERVICES] = services
     app[BODY_READS] = BodyReads(limits)
+    app.on_response_prepare.append(_add_safety_headers)
+    _name_no_versions()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     # Before the adapters mount: cleanup contexts unwind in reverse, so the worker drains its
@@ -182,6 +193,19 @@ def _replay_body(request: web.Request, body: bytes) -> None:
     replay.feed_data(body)
     replay.feed_eof()
     request._payload = replay  # aiohttp has no public way to set a request's stream
+
+
+async def _add_safety_headers(_: web.Request, response: web.StreamResponse) -> None:
+    response.headers[hdrs.SERVER] = SERVER_NAME
+    response.headers.update(EVERY_RESPONSE_HEADERS)
+    if response.content_type == "text/html":
+        response.headers.update(PAGE_HEADERS)
+
+
+def _name_no_versions() -> None:
+    """aiohttp answers a request it cannot parse (400) before any application, or its
+    on_response_prepare, sees it; the Server value it then sends is this module global."""
+    setattr(web_response, "SERVER_SOFTWARE", SERVER_NAME)  # noqa: B010 (not exported)
 
 
 def build_services(

@@ -301,3 +301,32 @@ async def test_events_in_oauth_mode_refuse_bodies_slack_does_not_send(
     assert "unsigned" not in str(logs.events())
     logs.assert_clean(MARKER)
     assert "what you can ask" in (await ask(oauth_bot))["blocks"][0]["text"]["text"]
+
+
+PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def assert_page_cannot_be_framed(response: Any) -> None:
+    assert {name: response.headers.get(name) for name in PAGE_HEADERS} == PAGE_HEADERS
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["Server"] == "voicemail-coach"
+
+
+async def test_the_install_and_result_pages_cannot_be_framed_and_name_no_versions(
+    oauth_bot: Bot,
+) -> None:
+    oauth_bot.client.session.cookie_jar.clear()
+    page = await oauth_bot.client.get("/slack/install", allow_redirects=False)
+    assert page.content_type == "text/html"
+    assert_page_cannot_be_framed(page)
+    result = await finish_install(oauth_bot, await start_install(oauth_bot))
+    assert result.status == 200 and result.content_type == "text/html"
+    assert_page_cannot_be_framed(result)
+    refused = await finish_install(oauth_bot, "forged-state")
+    assert refused.status == 401
+    assert_page_cannot_be_framed(refused)
