@@ -12,6 +12,10 @@ The tenant is the one `adapters.slack.app.tenant_of` gives a request: the Enterp
 when there is one, else the workspace. An org-wide install is the org's `latest`; a workspace
 of an org installed on its own is `latest:{team}` in the org, so two such workspaces never
 overwrite each other's token. Logs name ids only, never a token.
+
+With VOICEMAIL_COACH_SECRET_KEYS set, every secret field (SECRET_FIELDS) is stored sealed by
+bot.secrets (AES-GCM, its key id beside it); a plaintext value stored before still reads, and is
+sealed when the document is next written. A value that does not open counts as not installed.
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import date, datetime
+from enum import Enum
 from typing import Any, TypeVar
 
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from bot.secrets import KEYS_VARIABLE, SecretBox, SecretUnreadable, is_sealed
 from bot.store import Store
 
 log = logging.getLogger("voicemail_coach.slack")
@@ -38,6 +44,21 @@ LATEST = "latest"
 STATE_TENANT = "_slack_oauth"  # states precede any tenant: nobody has installed yet
 STATE_KIND = "state"
 STATE_TTL_SECONDS = 600
+# What would let someone act as the app or a user, or post to a channel.
+SECRET_FIELDS = (
+    "bot_token",
+    "bot_refresh_token",
+    "user_token",
+    "user_refresh_token",
+    "incoming_webhook_url",
+)
+BOT_TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "bot_token_expires_at")
+USER_TOKEN_FIELDS = ("user_token", "user_refresh_token", "user_token_expires_at")
+
+
+class Keys(Enum):
+    FROM_ENV = "from the environment"
+
 
 Model = TypeVar("Model")
 
@@ -62,8 +83,13 @@ class StoreInstallationStore(AsyncInstallationStore):
     """Bot-scope installations, the latest per workspace or org (user tokens are not asked for,
     so the installation kept is the latest installer's)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, box: SecretBox | Keys | None = Keys.FROM_ENV) -> None:
+        """`box` seals secret fields; by default the one VOICEMAIL_COACH_SECRET_KEYS gives, which
+        raises SecretKeysInvalid (naming the variable, not the value) when it is unusable."""
         self.store = store
+        self.box = SecretBox.from_env() if box is Keys.FROM_ENV else box
+        if self.box is None:
+            log.warning("slack_tokens_unencrypted", extra={"set": KEYS_VARIABLE})
 
     @property
     def logger(self) -> logging.Logger:
@@ -73,7 +99,7 @@ class StoreInstallationStore(AsyncInstallationStore):
         tenant, key = _where(
             installation.enterprise_id, installation.team_id, installation.is_enterprise_install
         )
-        await self.store.put_document(tenant, INSTALLATION, key, _to_json(installation))
+        await self.store.put_document(tenant, INSTALLATION, key, self._dump(installation, tenant))
         if installation.bot_token:
             await self.async_save_bot(installation.to_bot())
         log.info(
@@ -88,7 +114,7 @@ class StoreInstallationStore(AsyncInstallationStore):
 
     async def async_save_bot(self, bot: Bot) -> None:
         tenant, key = _where(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
-        await self.store.put_document(tenant, BOT, key, _to_json(bot))
+        await self.store.put_document(tenant, BOT, key, self._dump(bot, tenant))
 
     async def async_find_bot(
         self,
@@ -97,8 +123,8 @@ class StoreInstallationStore(AsyncInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
-        body = await self._find(BOT, enterprise_id, team_id, is_enterprise_install)
-        return None if body is None else _from_json(Bot, body)
+        found = await self._find(BOT, enterprise_id, team_id, is_enterprise_install)
+        return None if found is None else self._load(Bot, BOT, *found)
 
     async def async_find_installation(
         self,
@@ -108,8 +134,8 @@ class StoreInstallationStore(AsyncInstallationStore):
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
-        body = await self._find(INSTALLATION, enterprise_id, team_id, is_enterprise_install)
-        installation = None if body is None else _from_json(Installation, body)
+        found = await self._find(INSTALLATION, enterprise_id, team_id, is_enterprise_install)
+        installation = None if found is None else self._load(Installation, INSTALLATION, *found)
         if installation is None or (user_id is not None and installation.user_id != user_id):
             return None
         return installation
@@ -128,7 +154,7 @@ class StoreInstallationStore(AsyncInstallationStore):
             return
         # One user's token was revoked: keep the installation (and its bot), drop the token.
         await self.store.change_document(
-            tenant, INSTALLATION, key, lambda body: _without_user_token(body, user_id)
+            tenant, INSTALLATION, key, lambda body: self._without_user_token(body, tenant, user_id)
         )
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
@@ -138,10 +164,7 @@ class StoreInstallationStore(AsyncInstallationStore):
         keys = sorted({_delete_key(enterprise_id, team_id), LATEST})
         await self.store.delete_documents(tenant, BOT, keys)
         await self.store.delete_documents(tenant, INSTALLATION, keys)
-        log.info(
-            "slack_installation_deleted",
-            extra={"tenant": tenant, "team": team_id, "enterprise": enterprise_id},
-        )
+        log.info("slack_installation_deleted", extra=_ids(tenant, enterprise_id, team_id))
 
     async def _find(
         self,
@@ -149,13 +172,56 @@ class StoreInstallationStore(AsyncInstallationStore):
         enterprise_id: str | None,
         team_id: str | None,
         is_enterprise_install: bool | None,
-    ) -> str | None:
+    ) -> tuple[str, str] | None:
+        """The tenant and the stored document, if any."""
         tenant, key = _where(enterprise_id, team_id, is_enterprise_install)
         body = await self.store.get_document(tenant, kind, key)
         if body is None and key != LATEST:
             # A request that did not say it came through an org-wide install may still have.
             body = await self.store.get_document(tenant, kind, LATEST)
-        return body
+        return None if body is None else (tenant, body)
+
+    def _dump(self, model: Installation | Bot, tenant: str) -> str:
+        fields = model.to_dict_for_copying()
+        if self.box is not None:
+            box = self.box
+            for name in SECRET_FIELDS:
+                if isinstance(fields.get(name), str):
+                    fields[name] = box.seal(fields[name], _context(tenant, name))
+        return _to_json(fields)
+
+    def _load(self, model: Callable[..., Model], kind: str, tenant: str, body: str) -> Model | None:
+        """The stored model, or None (logged by ids) when it is unreadable or does not open."""
+        try:
+            fields: dict[str, Any] = json.loads(body)
+            for name in SECRET_FIELDS:
+                if is_sealed(fields.get(name)):
+                    fields[name] = self._open(fields[name], tenant, name)
+            return _from_fields(model, fields)
+        except (ValueError, TypeError) as error:
+            log.error(
+                "slack_installation_unreadable",
+                extra={"tenant": tenant, "kind": kind, "error": type(error).__name__},
+            )
+            return None
+
+    def _open(self, sealed: Any, tenant: str, name: str) -> str:
+        if self.box is None:
+            raise SecretUnreadable(f"sealed, and {KEYS_VARIABLE} is not set")
+        return self.box.open(sealed, _context(tenant, name))
+
+    def _load_installation(self, body: str | None, tenant: str) -> Installation | None:
+        return None if body is None else self._load(Installation, INSTALLATION, tenant, body)
+
+    def _without_user_token(self, body: str | None, tenant: str, user_id: str) -> str | None:
+        """The installation document with `user_id`'s token dropped (unchanged if not theirs)."""
+        installation = self._load_installation(body, tenant)
+        if installation is None or installation.user_id != user_id:
+            return body
+        for name in USER_TOKEN_FIELDS:
+            setattr(installation, name, None)
+        installation.user_scopes = []
+        return self._dump(installation, tenant)
 
 
 class StoreOAuthStateStore(AsyncOAuthStateStore):
@@ -196,9 +262,18 @@ def _delete_key(enterprise_id: str | None, team_id: str | None) -> str:
     return document_key(enterprise_id, team_id, is_enterprise_install=False)
 
 
-def _to_json(model: Installation | Bot) -> str:
+def _ids(tenant: str, enterprise_id: str | None, team_id: str | None) -> dict[str, Any]:
+    return {"tenant": tenant, "team": team_id, "enterprise": enterprise_id}
+
+
+def _context(tenant: str, field: str) -> str:
+    """What a sealed value is bound to: copied to another tenant or field, it does not open."""
+    return f"{tenant}/{field}"
+
+
+def _to_json(fields: dict[str, Any]) -> str:
     # to_dict_for_copying keeps custom values apart, so the constructor takes it back as is.
-    return json.dumps(model.to_dict_for_copying(), default=_iso, sort_keys=True)
+    return json.dumps(fields, default=_iso, sort_keys=True)
 
 
 def _iso(value: object) -> str:
@@ -207,27 +282,10 @@ def _iso(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _from_json(model: Callable[..., Model], body: str) -> Model | None:
-    try:
-        fields: dict[str, Any] = json.loads(body)
-        accepted = inspect.signature(model).parameters
-        kept = {name: value for name, value in fields.items() if name in accepted}
-        for scopes in ("bot_scopes", "user_scopes"):  # stored as None when empty
-            if scopes in kept and kept[scopes] is None:
-                kept[scopes] = ""
-        return model(**kept)
-    except (ValueError, TypeError) as error:
-        log.error("slack_installation_unreadable", extra={"error": type(error).__name__})
-        return None
-
-
-def _without_user_token(body: str | None, user_id: str) -> str | None:
-    """The installation document with `user_id`'s token dropped (unchanged if not theirs)."""
-    installation = None if body is None else _from_json(Installation, body)
-    if installation is None or installation.user_id != user_id:
-        return body
-    installation.user_token = None
-    installation.user_refresh_token = None
-    installation.user_token_expires_at = None
-    installation.user_scopes = []
-    return _to_json(installation)
+def _from_fields(model: Callable[..., Model], fields: dict[str, Any]) -> Model:
+    accepted = inspect.signature(model).parameters
+    kept = {name: value for name, value in fields.items() if name in accepted}
+    for scopes in ("bot_scopes", "user_scopes"):  # stored as None when empty
+        if scopes in kept and kept[scopes] is None:
+            kept[scopes] = ""
+    return model(**kept)

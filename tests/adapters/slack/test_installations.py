@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import logging
+from pathlib import Path
 
+import pytest
 from slack_sdk.oauth.installation_store import Installation
 
 from adapters.slack.installations import (
@@ -14,7 +19,18 @@ from adapters.slack.installations import (
     StoreInstallationStore,
     StoreOAuthStateStore,
 )
-from bot.store import Store
+from bot.secrets import KEYS_VARIABLE, SecretBox
+from bot.store import RedisStore, SQLiteStore, Store
+
+K1 = "k1:" + base64.b64encode(bytes([1]) * 32).decode()
+K2 = "k2:" + base64.b64encode(bytes([2]) * 32).decode()
+SECRETS = ("xoxb-1", "xoxe-1", "xoxp-1", "xoxe-user-1", "https://hooks.example/T1/hook-secret")
+
+
+def box(*keys: str) -> SecretBox:
+    made = SecretBox.from_env({KEYS_VARIABLE: ",".join(keys)})
+    assert made is not None
+    return made
 
 
 def installation(
@@ -25,6 +41,7 @@ def installation(
     token: str = "xoxb-1",
     user: str = "U-installer",
     user_token: str | None = None,
+    webhook: str | None = None,
 ) -> Installation:
     return Installation(
         app_id="A1",
@@ -40,6 +57,9 @@ def installation(
         user_id=user,
         user_token=user_token,
         user_scopes="search:read" if user_token else "",
+        user_refresh_token="xoxe-user-1" if user_token else None,
+        incoming_webhook_url=webhook,
+        incoming_webhook_channel_id="C1" if webhook else None,
         is_enterprise_install=org_wide,
         token_type="bot",
         custom_values={"plan": "pilot"},
@@ -130,3 +150,105 @@ async def test_an_oauth_state_is_good_once(store: Store) -> None:
     assert await states.async_consume("") is False
     assert await states.async_consume("never-issued") is False
     assert await states.async_consume(other) is True
+
+
+async def everything_stored(store: Store) -> str:
+    """What the store holds, read around it: the SQLite file with its WAL, or every Redis key."""
+    if isinstance(store, SQLiteStore):
+        path = Path(store._path)
+        files = [path, path.with_name(path.name + "-wal")]
+        return b"".join(file.read_bytes() for file in files if file.exists()).decode("latin-1")
+    assert isinstance(store, RedisStore)
+    held = []
+    async for key in store.client.scan_iter(match=f"{store.keys.prefix}:*"):
+        kind = await store.client.type(key)
+        assert kind in (b"string", "string"), f"{key!r} is a {kind!r}: read it here too"
+        held.append(f"{key!r} {await store.client.get(key)!r}")
+    return "\n".join(held)
+
+
+async def test_an_install_stores_no_secret_in_the_clear(store: Store) -> None:
+    installations = StoreInstallationStore(store, box(K1))
+    saved = installation(user_token="xoxp-1", webhook=SECRETS[-1])
+    await installations.async_save(saved)
+    held = await everything_stored(store)
+    assert "UBOT" in held  # the raw read does see the documents
+    assert [secret for secret in SECRETS if secret in held] == []
+    found = await installations.async_find_installation(enterprise_id=None, team_id="T1")
+    assert found is not None and found.to_dict() == saved.to_dict()
+    bot = await installations.async_find_bot(enterprise_id=None, team_id="T1")
+    assert bot is not None and (bot.bot_token, bot.bot_refresh_token) == ("xoxb-1", "xoxe-1")
+
+
+async def test_a_value_sealed_with_k1_reads_once_k2_comes_first(store: Store) -> None:
+    await StoreInstallationStore(store, box(K1)).async_save(installation())
+    rotated = StoreInstallationStore(store, box(K2, K1))
+    bot = await rotated.async_find_bot(enterprise_id=None, team_id="T1")
+    assert bot is not None and bot.bot_token == "xoxb-1"
+    await rotated.async_save(installation(token="xoxb-2"))
+    stored = json.loads(await store.get_document("T1", BOT, "latest") or "{}")
+    assert stored["bot_token"]["key_id"] == "k2"
+    bot = await StoreInstallationStore(store, box(K2)).async_find_bot(
+        enterprise_id=None, team_id="T1"
+    )
+    assert bot is not None and bot.bot_token == "xoxb-2"
+
+
+async def test_a_plaintext_installation_still_reads_and_is_sealed_when_next_written(
+    store: Store,
+) -> None:
+    await StoreInstallationStore(store, None).async_save(installation(user_token="xoxp-1"))
+    assert "xoxb-1" in (await store.get_document("T1", BOT, "latest") or "")
+    sealed = StoreInstallationStore(store, box(K1))
+    found = await sealed.async_find_installation(enterprise_id=None, team_id="T1")
+    assert found is not None and found.bot_token == "xoxb-1" and found.user_token == "xoxp-1"
+    await sealed.async_save(found)
+    documents = [
+        await store.get_document("T1", kind, "latest") or "" for kind in (BOT, INSTALLATION)
+    ]
+    assert all('"key_id": "k1"' in document for document in documents)
+    assert [secret for secret in SECRETS if secret in "".join(documents)] == []
+
+
+async def test_a_tampered_token_counts_as_missing_and_is_logged_without_it(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    installations = StoreInstallationStore(store, box(K1))
+    await installations.async_save(installation())
+    for kind in (BOT, INSTALLATION):
+        fields = json.loads(await store.get_document("T1", kind, "latest") or "{}")
+        sealed = fields["bot_token"]["aes_gcm"]
+        fields["bot_token"]["aes_gcm"] = sealed[:-4] + ("AAAA" if sealed[-4:] != "AAAA" else "BBBB")
+        await store.put_document("T1", kind, "latest", json.dumps(fields))
+    caplog.set_level(logging.DEBUG)
+    assert await installations.async_find_bot(enterprise_id=None, team_id="T1") is None
+    assert await installations.async_find_installation(enterprise_id=None, team_id="T1") is None
+    unreadable = [r for r in caplog.records if r.getMessage() == "slack_installation_unreadable"]
+    assert {(r.__dict__["tenant"], r.__dict__["kind"]) for r in unreadable} == {
+        ("T1", BOT),
+        ("T1", INSTALLATION),
+    }
+    everything = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "xoxb-1" not in everything and sealed not in everything
+
+
+async def test_sealed_tokens_without_a_key_count_as_missing(store: Store) -> None:
+    await StoreInstallationStore(store, box(K1)).async_save(installation())
+    keyless = StoreInstallationStore(store, None)
+    assert await keyless.async_find_bot(enterprise_id=None, team_id="T1") is None
+
+
+def test_without_a_key_the_log_says_tokens_are_stored_unencrypted(
+    store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.INFO)
+    monkeypatch.delenv(KEYS_VARIABLE, raising=False)
+    StoreInstallationStore(store)
+    warned = [r for r in caplog.records if r.getMessage() == "slack_tokens_unencrypted"]
+    assert len(warned) == 1 and warned[0].levelno == logging.WARNING
+    assert warned[0].__dict__["set"] == KEYS_VARIABLE
+    caplog.clear()
+    monkeypatch.setenv(KEYS_VARIABLE, K1)
+    StoreInstallationStore(store)
+    assert [r for r in caplog.records if r.getMessage() == "slack_tokens_unencrypted"] == []
+    assert K1.partition(":")[2] not in caplog.text
