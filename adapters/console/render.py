@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.replies import parse_check_in_value
-from bot.types import Reply, Tone
+from bot.replies import ASK, parse_check_in_value
+from bot.types import Button, Reply, Tone
 
 CHART_LABEL = "Chart: "
 MARKS = {Tone.INFO: "", Tone.DECISION: "» ", Tone.DONE: "✓ ", Tone.ERROR: "✗ "}
@@ -28,8 +28,17 @@ def render(reply: Reply, *, numbered_buttons: bool = False) -> str:
 
 
 def _buttons(reply: Reply, numbered: bool) -> str:
+    if any(button.action_id == ASK for button in reply.buttons):
+        return "\n".join(_ask_line(button) for button in reply.buttons if button.action_id == ASK)
     if numbered:
         choices = "  ".join(f"[{i}] {button.label}" for i, button in enumerate(reply.buttons, 1))
         return f"  Check in: {choices}  (type the number)"
     outcomes = [parsed[0].value for b in reply.buttons if (parsed := parse_check_in_value(b.value))]
     return f"  Check in: /voicemail log {reply.subject} {'|'.join(outcomes)}"
+
+
+def _ask_line(button: Button) -> str:
+    """A button asking for a prospect's full decision, as the line that asks for it: its value
+    is the prospect's key, `name@company`, and a name holds no @."""
+    name, _, company = button.value.partition("@")
+    return f"  {button.label}: /voicemail {name} @ {company}"

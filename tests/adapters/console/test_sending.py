@@ -106,3 +106,15 @@ def test_bad_input_gets_one_line_saying_what_is_accepted(
     done = run_cli(*args, cwd=tmp_path, env=env)
     assert done.returncode == 2
     assert problem in one_line_error(done.stderr)
+
+
+def test_the_nudges_decide_line_asks_for_that_prospects_decision(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    a_week_begins(tmp_path, env)
+    nudge = coach(tmp_path, env, "nudges", "--at", f"{WEDNESDAY}T08:00").stdout
+    (line,) = [line for line in nudge.splitlines() if "Decide for Jane Doe" in line]
+    asked = line.split(": ", 1)[1]
+    assert asked == "/voicemail jane doe @ acme"
+    decision = say(tmp_path, env, "sam", f"{WEDNESDAY}T10:00", asked.removeprefix("/voicemail "))
+    assert "Jane Doe @ Acme" in decision and "Attempt" in decision
