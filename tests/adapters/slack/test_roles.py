@@ -166,6 +166,16 @@ async def test_an_org_admin_is_a_manager_of_the_org(timed_bot: Bot, org_admins: 
     assert team.settings.final_attempt == 4
 
 
+async def test_a_workspace_install_in_an_org_shares_the_org_tenant_so_org_roles_decide(
+    timed_bot: Bot, org_admins: set[str]
+) -> None:
+    timed_bot.slack.admins.add("U9")
+    in_the_org = {**ORG, "is_enterprise_install": "false"}
+    assert "Managers only" in await say(timed_bot, "settings final-attempt 4", **in_the_org)
+    org_admins.add("U8")
+    assert "Managers only" not in await say(timed_bot, "team", user="U8", **in_the_org)
+
+
 async def test_without_org_flags_nobody_manages_the_org(timed_bot: Bot) -> None:
     timed_bot.slack.admins.add("U9")
     assert "Managers only" in await say(timed_bot, "team", **ORG)
