@@ -141,8 +141,15 @@ class StoreInstallationStore(AsyncInstallationStore):
         return installation
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        """On tokens_revoked naming the bot: its token goes from the bot and the installation
+        documents of exactly that install (the org's when no team is named)."""
         tenant = installation_tenant(enterprise_id, team_id)
-        await self.store.delete_documents(tenant, BOT, [_delete_key(enterprise_id, team_id)])
+        key = _delete_key(enterprise_id, team_id)
+        await self.store.delete_documents(tenant, BOT, [key])
+        await self.store.change_document(
+            tenant, INSTALLATION, key, lambda body: self._without_bot_token(body, tenant)
+        )
+        log.info("slack_bot_token_deleted", extra=_ids(tenant, enterprise_id, team_id))
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
@@ -158,10 +165,11 @@ class StoreInstallationStore(AsyncInstallationStore):
         )
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
-        """On app_uninstalled: the workspace's documents and, in an org, the org-wide ones
-        (Slack does not say which kind of install is going)."""
+        """On app_uninstalled: exactly the install that went. slack-bolt names a team only for a
+        workspace's own install (an org-wide install's authorization has no team), so one
+        workspace of an org leaving never deletes the install the org's other workspaces use."""
         tenant = installation_tenant(enterprise_id, team_id)
-        keys = sorted({_delete_key(enterprise_id, team_id), LATEST})
+        keys = [_delete_key(enterprise_id, team_id)]
         await self.store.delete_documents(tenant, BOT, keys)
         await self.store.delete_documents(tenant, INSTALLATION, keys)
         log.info("slack_installation_deleted", extra=_ids(tenant, enterprise_id, team_id))
@@ -212,6 +220,15 @@ class StoreInstallationStore(AsyncInstallationStore):
 
     def _load_installation(self, body: str | None, tenant: str) -> Installation | None:
         return None if body is None else self._load(Installation, INSTALLATION, tenant, body)
+
+    def _without_bot_token(self, body: str | None, tenant: str) -> str | None:
+        """The installation document without its bot token (unchanged if it has none)."""
+        installation = self._load_installation(body, tenant)
+        if installation is None or installation.bot_token is None:
+            return body
+        for name in BOT_TOKEN_FIELDS:
+            setattr(installation, name, None)
+        return self._dump(installation, tenant)
 
     def _without_user_token(self, body: str | None, tenant: str, user_id: str) -> str | None:
         """The installation document with `user_id`'s token dropped (unchanged if not theirs)."""

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.app import BotClients
 from adapters.slack.installations import (
     BOT,
     INSTALLATION,
@@ -19,6 +21,7 @@ from adapters.slack.installations import (
     StoreInstallationStore,
     StoreOAuthStateStore,
 )
+from bot.adapters import RecipientGone
 from bot.secrets import KEYS_VARIABLE, SecretBox
 from bot.store import RedisStore, SQLiteStore, Store
 
@@ -252,3 +255,63 @@ def test_without_a_key_the_log_says_tokens_are_stored_unencrypted(
     StoreInstallationStore(store)
     assert [r for r in caplog.records if r.getMessage() == "slack_tokens_unencrypted"] == []
     assert K1.partition(":")[2] not in caplog.text
+
+
+async def test_a_revoked_bot_token_is_gone_from_every_document_and_answers_stop(
+    store: Store,
+) -> None:
+    installations = StoreInstallationStore(store, None)  # plaintext: a token would show
+    await installations.async_save(installation(user_token="xoxp-1"))
+    await installations.async_delete_bot(enterprise_id=None, team_id="T1")
+    documents = [await store.get_document("T1", k, "latest") or "" for k in (BOT, INSTALLATION)]
+    assert documents[0] == "" and '"team_id": "T1"' in documents[1]
+    assert [token for token in ("xoxb-1", "xoxe-1") if token in "".join(documents)] == []
+    assert "xoxp-1" in documents[1]  # the bot's revocation leaves the user's token
+    found = await installations.async_find_installation(enterprise_id=None, team_id="T1")
+    assert found is not None and found.bot_token is None and found.bot_refresh_token is None
+    assert await installations.async_find_bot(enterprise_id=None, team_id="T1") is None
+    clients = BotClients(AsyncWebClient(token=None), installations, "http://127.0.0.1:9/api/")
+    with pytest.raises(RecipientGone):
+        await clients.direct_client("T1")
+
+
+async def test_an_org_wide_bot_token_revoked_is_the_orgs(store: Store) -> None:
+    installations = StoreInstallationStore(store, None)
+    await installations.async_save(installation(None, "E1", org_wide=True, token="xoxb-org"))
+    await installations.async_save(installation("T3", "E1", token="xoxb-t3"))
+    await installations.async_delete_bot(enterprise_id="E1", team_id=None)
+    org = await store.get_document("E1", INSTALLATION, "latest") or ""
+    assert '"enterprise_id": "E1"' in org and "xoxb-org" not in org
+    bot = await installations.async_find_bot(enterprise_id="E1", team_id="T3")
+    assert bot is not None and bot.bot_token == "xoxb-t3"
+
+
+async def test_a_revoked_user_token_is_only_that_users(store: Store) -> None:
+    installations = StoreInstallationStore(store, None)
+    await installations.async_save(installation(user_token="xoxp-1"))
+    await installations.async_delete_installation(
+        enterprise_id=None, team_id="T1", user_id="U-someone-else"
+    )
+    assert "xoxp-1" in (await store.get_document("T1", INSTALLATION, "latest") or "")
+    await installations.async_delete_installation(
+        enterprise_id=None, team_id="T1", user_id="U-installer"
+    )
+    stored = await store.get_document("T1", INSTALLATION, "latest") or ""
+    assert "xoxp-1" not in stored and "xoxe-user-1" not in stored and "xoxb-1" in stored
+
+
+async def test_one_workspace_leaving_an_org_leaves_the_org_wide_install(store: Store) -> None:
+    installations = StoreInstallationStore(store, None)
+    await installations.async_save(installation(None, "E1", org_wide=True, token="xoxb-org"))
+    await installations.async_save(installation("T1", "E1", token="xoxb-t1"))
+    await installations.async_delete_all(enterprise_id="E1", team_id="T1")
+    assert await store.get_document("E1", BOT, "latest:T1") is None
+    assert await store.get_document("E1", INSTALLATION, "latest:T1") is None
+    assert await store.get_document("E1", INSTALLATION, "latest") is not None
+    for team in ("T2", "T1"):  # T1 too: the org's install still covers it, if the org says so
+        bot = await installations.async_find_bot(
+            enterprise_id="E1", team_id=team, is_enterprise_install=True
+        )
+        assert bot is not None and bot.bot_token == "xoxb-org"
+    await installations.async_delete_all(enterprise_id="E1", team_id=None)
+    assert await store.get_document("E1", INSTALLATION, "latest") is None
