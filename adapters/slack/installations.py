@@ -6,7 +6,9 @@ so every replica sees the same installations and a state issued by one is consum
 
     tenant (enterprise or team id)  slack-installation  latest[:{team}]  Installation JSON
     tenant                          slack-bot           latest[:{team}]  Bot JSON
-    _slack_oauth                    state               {state}          "1", for 10 minutes
+    _slack_oauth                    state-used          {nonce}          "1", till its state expires
+
+OAuth states are signed, not stored (StoreOAuthStateStore): only a used one leaves a record.
 
 The tenant is the one `adapters.slack.app.tenant_of` gives a request: the Enterprise Grid org
 when there is one, else the workspace. An org-wide install is the org's `latest`; a workspace
@@ -20,10 +22,15 @@ sealed when the document is next written. A value that does not open counts as n
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import inspect
 import json
 import logging
+import math
 import secrets
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
@@ -42,7 +49,10 @@ INSTALLATION = "slack-installation"
 BOT = "slack-bot"
 LATEST = "latest"
 STATE_TENANT = "_slack_oauth"  # states precede any tenant: nobody has installed yet
-STATE_KIND = "state"
+STATE_KIND = "state"  # states were stored whole before they were signed; see the report
+USED_NONCE_KIND = "state-used"  # the nonces of states consumed, until those states expire
+USED = "1"
+STATE_KEY_PURPOSE = b"voicemail-coach slack oauth state v1"
 STATE_TTL_SECONDS = 600
 # What would let someone act as the app or a user, or post to a channel.
 SECRET_FIELDS = (
@@ -242,27 +252,77 @@ class StoreInstallationStore(AsyncInstallationStore):
 
 
 class StoreOAuthStateStore(AsyncOAuthStateStore):
-    """One-time OAuth states: issued on /slack/install, taken (not just read) on the redirect."""
+    """One-time OAuth states that cost nothing to issue: `{nonce}.{expires}.{signature}`, an
+    HMAC-SHA256 over the nonce and expiry. /slack/install, which anyone may load, stores
+    nothing; the redirect checks the signature and expiry, then records the nonce as used
+    (until the state expires), so a state works once."""
 
-    def __init__(self, store: Store, expiration_seconds: int = STATE_TTL_SECONDS) -> None:
+    def __init__(
+        self,
+        store: Store,
+        key: bytes,
+        expiration_seconds: int = STATE_TTL_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not key:  # an empty HMAC key would let anyone sign a state
+            raise ValueError("OAuth states need a signing key")
         self.store = store
+        self.key = key
         self.expiration_seconds = expiration_seconds
+        self.clock = clock
 
     @property
     def logger(self) -> logging.Logger:
         return log
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
-        state = secrets.token_urlsafe(32)
-        await self.store.put_document(
-            STATE_TENANT, STATE_KIND, state, "1", ttl_seconds=self.expiration_seconds
-        )
-        return state
+        signed = f"{secrets.token_urlsafe(16)}.{int(self.clock()) + self.expiration_seconds}"
+        return f"{signed}.{self._signature(signed)}"
 
     async def async_consume(self, state: str) -> bool:
-        if not state:
+        nonce_and_expiry = self._verified(state)
+        if nonce_and_expiry is None:
             return False
-        return await self.store.take_document(STATE_TENANT, STATE_KIND, state) is not None
+        nonce, expires = nonce_and_expiry
+        return await self._first_use(nonce, expires)
+
+    def _verified(self, state: str) -> tuple[str, int] | None:
+        """The nonce and expiry of a state we signed that has not expired, else None."""
+        nonce, _, rest = (state or "").partition(".")
+        expires, _, signature = rest.partition(".")
+        if not (nonce and expires.isascii() and expires.isdigit() and signature):
+            return None
+        expected = self._signature(f"{nonce}.{expires}").encode()
+        if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
+            return None
+        if int(expires) <= self.clock():
+            return None
+        return nonce, int(expires)
+
+    async def _first_use(self, nonce: str, expires: int) -> bool:
+        seen: list[str | None] = []
+
+        def mark_used(body: str | None) -> str:
+            seen[:] = [body]  # the attempt that was written is the last one made
+            return USED
+
+        await self.store.change_document(STATE_TENANT, USED_NONCE_KIND, nonce, mark_used)
+        if seen != [None]:
+            return False
+        # A nonce is worth keeping only while its state could still be presented.
+        ttl = max(1, math.ceil(expires - self.clock()))
+        await self.store.put_document(STATE_TENANT, USED_NONCE_KIND, nonce, USED, ttl_seconds=ttl)
+        return True
+
+    def _signature(self, signed: str) -> str:
+        digest = hmac.new(self.key, signed.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def state_signing_key(secret: str) -> bytes:
+    """The OAuth states' HMAC key, derived from a secret the app has anyway (the client
+    secret), so that the secret itself never signs anything Slack did not define."""
+    return hmac.new(secret.encode(), STATE_KEY_PURPOSE, hashlib.sha256).digest()
 
 
 def _where(

@@ -32,6 +32,7 @@ from adapters.slack.installations import (
     STATE_TTL_SECONDS,
     StoreInstallationStore,
     StoreOAuthStateStore,
+    state_signing_key,
 )
 from bot.store import Store
 
@@ -54,8 +55,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def oauth_options(
     config: SlackConfig, store: Store, client: AsyncWebClient, logger: logging.Logger
 ) -> dict[str, Any]:
-    """AsyncApp's keyword arguments for OAuth: installations and states in our store, bot
-    tokens only, and authorizations cached per token (a store read per request, no auth.test)."""
+    """AsyncApp's keyword arguments for OAuth: installations in our store, states signed with
+    a key derived from the client secret (only used ones stored), bot tokens only, and
+    authorizations cached per token (a store read per request, no auth.test)."""
     if not (config.client_id and config.client_secret):
         raise ValueError("OAuth needs SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
     installations = StoreInstallationStore(store)
@@ -69,7 +71,9 @@ def oauth_options(
         authorization_url=authorization_url(config.api_url),
         installation_store=installations,
         installation_store_bot_only=True,
-        state_store=StoreOAuthStateStore(store, STATE_TTL_SECONDS),
+        state_store=StoreOAuthStateStore(
+            store, state_signing_key(config.client_secret), STATE_TTL_SECONDS
+        ),
         state_expiration_seconds=STATE_TTL_SECONDS,
         logger=logger,
     )

@@ -21,13 +21,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters.slack.installations import BOT, INSTALLATION, STATE_KIND, STATE_TENANT
+from adapters.slack.installations import BOT, INSTALLATION
 from adapters.slack.modes import NOT_INSTALLED, SCOPES
 from bot.config import Config
 from bot.records import prospect_key
 from bot.server import create_app
 from bot.store import Store
 from tests.adapters.slack.conftest import SECRET, Bot, FakeSlack, Logs
+from tests.adapters.slack.test_oauth_state import stored_count
 
 TEAM = "T9"
 COOKIE = "slack-app-oauth-state"
@@ -86,7 +87,6 @@ async def start_install(bot: Bot) -> str:
     assert set(query["scope"][0].split(",")) == set(SCOPES)
     state = query["state"][0]
     assert f"{COOKIE}={state};" in response.headers["Set-Cookie"]
-    assert await bot.services.store.get_document(STATE_TENANT, STATE_KIND, state) == "1"
     return state
 
 
@@ -167,7 +167,6 @@ async def test_install_stores_the_installation_and_the_state_works_once(oauth_bo
     assert installation["installed_at"].endswith("+00:00")
     bot_document = json.loads(await store.get_document(TEAM, BOT, "latest") or "{}")
     assert bot_document["bot_token"] == token and bot_document["team_id"] == TEAM
-    assert await store.get_document(STATE_TENANT, STATE_KIND, state) is None
 
     again = await finish_install(oauth_bot, state, code="code-2")
     assert again.status == 401
@@ -330,3 +329,23 @@ async def test_the_install_and_result_pages_cannot_be_framed_and_name_no_version
     refused = await finish_install(oauth_bot, "forged-state")
     assert refused.status == 401
     assert_page_cannot_be_framed(refused)
+
+
+async def test_a_thousand_install_pages_write_nothing_to_the_store(oauth_bot: Bot) -> None:
+    store = oauth_bot.services.store
+    before = await stored_count(store)
+    for _ in range(1000):
+        response = await oauth_bot.client.get("/slack/install", allow_redirects=False)
+        assert response.status == 200
+    assert await stored_count(store) == before
+
+
+async def test_a_tampered_state_gets_the_invalid_state_page_and_installs_nothing(oauth_bot: Bot) -> None:
+    state = await start_install(oauth_bot)
+    nonce, expires, signature = state.split(".")
+    tampered = f"{nonce}.{int(expires) + 3600}.{signature}"
+    response = await finish_install(oauth_bot, tampered)
+    assert response.status == 401
+    assert "The state parameter is no longer valid." in await response.text()
+    assert oauth_bot.slack.calls_to("oauth.v2.access") == []
+    assert (await finish_install(oauth_bot, state)).status == 200
