@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -122,6 +123,7 @@ MIGRATIONS: tuple[str, ...] = (
 # LEDGER_DAYS after its last write.
 HELD, RELEASED, SETTLED = "held", "released", "settled"
 LEDGER_SECONDS = LEDGER_DAYS * 86400
+OWNER_ONLY = 0o600
 log = logging.getLogger("voicemail_coach.store")
 
 
@@ -143,6 +145,7 @@ class SQLiteStore:
         return store
 
     def _connect(self) -> None:
+        _restrict_to_owner(self._path)
         db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
@@ -696,6 +699,26 @@ class SQLiteStore:
                     "DELETE FROM documents WHERE tenant = ? AND kind = ? AND key = ?",
                     [(tenant, kind, key) for key in keys],
                 )
+            )
+
+
+def _restrict_to_owner(path: str) -> None:
+    """The store holds chat tokens and reps' prospects: 0600 for its file, -wal and -shm.
+    SQLite creates the -wal and -shm with the database file's mode, so the file is created
+    0600 before SQLite opens it; files an earlier version left readable are closed too."""
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, OWNER_ONLY))
+    except OSError as error:  # reported as SQLite's own failure to open would be
+        raise sqlite3.OperationalError(error.strerror or type(error).__name__) from None
+    for file in (path, f"{path}-wal", f"{path}-shm"):
+        try:
+            os.chmod(file, OWNER_ONLY)
+        except FileNotFoundError:
+            pass
+        except OSError as error:  # another user's file: it still opens, as before
+            log.warning(
+                "store_file_mode_unchanged",
+                extra={"file": Path(file).name, "error": type(error).__name__},
             )
 
 
