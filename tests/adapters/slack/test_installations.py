@@ -1,8 +1,7 @@
-"""The installation and state stores on our store (both kinds), without HTTP."""
+"""The installation store on our store (both kinds), without HTTP (states: test_oauth_state)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
@@ -16,10 +15,7 @@ from adapters.slack.app import BotClients
 from adapters.slack.installations import (
     BOT,
     INSTALLATION,
-    STATE_KIND,
-    STATE_TENANT,
     StoreInstallationStore,
-    StoreOAuthStateStore,
 )
 from bot.adapters import RecipientGone
 from bot.secrets import KEYS_VARIABLE, SecretBox
@@ -139,20 +135,6 @@ async def test_workspaces_of_one_org_installed_apart_keep_their_own_tokens(store
     assert [await token_of("T1"), await token_of("T2")] == [None, "xoxb-t2"]
     assert await store.get_document("E1", INSTALLATION, "latest:T1") is None
     assert await store.get_document("E1", INSTALLATION, "latest:T2") is not None
-
-
-async def test_an_oauth_state_is_good_once(store: Store) -> None:
-    states = StoreOAuthStateStore(store)
-    state = await states.async_issue()
-    other = await states.async_issue()
-    assert state != other and len(state) >= 40
-    assert await store.get_document(STATE_TENANT, STATE_KIND, state) == "1"
-    results = await asyncio.gather(*(states.async_consume(state) for _ in range(5)))
-    assert sorted(results) == [False] * 4 + [True]
-    assert await states.async_consume(state) is False
-    assert await states.async_consume("") is False
-    assert await states.async_consume("never-issued") is False
-    assert await states.async_consume(other) is True
 
 
 async def everything_stored(store: Store) -> str:
