@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -18,8 +25,12 @@ from adapters.slack.installations import (
     StoreInstallationStore,
 )
 from bot.adapters import RecipientGone
+from bot.config import Config
 from bot.secrets import KEYS_VARIABLE, SecretBox
+from bot.server import create_app
 from bot.store import RedisStore, SQLiteStore, Store
+from tests.adapters.slack.conftest import SECRET, Bot, FakeSlack
+from tests.adapters.slack.test_oauth import ask, install
 
 K1 = "k1:" + base64.b64encode(bytes([1]) * 32).decode()
 K2 = "k2:" + base64.b64encode(bytes([2]) * 32).decode()
@@ -297,3 +308,132 @@ async def test_one_workspace_leaving_an_org_leaves_the_org_wide_install(store: S
         assert bot is not None and bot.bot_token == "xoxb-org"
     await installations.async_delete_all(enterprise_id="E1", team_id=None)
     assert await store.get_document("E1", INSTALLATION, "latest") is None
+
+
+@pytest.fixture
+def oauth_slack(
+    monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, tmp_path: Path
+) -> FakeSlack:
+    """OAuth against the fake Slack (as in test_oauth)."""
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_REDIRECT_URI", "SLACK_SCOPES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+    monkeypatch.setenv("SLACK_CLIENT_ID", fake_slack.client_id)
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", fake_slack.client_secret)
+    monkeypatch.setenv("SLACK_API_URL", fake_slack.url + "/api/")
+    return fake_slack
+
+
+@pytest.fixture
+async def served(
+    oauth_slack: FakeSlack, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> AsyncIterator[Callable[[], AbstractAsyncContextManager[Bot]]]:
+    """Our server with OAuth on `store`, started when the test says (after its environment)."""
+    caplog.set_level(logging.DEBUG)
+
+    @asynccontextmanager
+    async def serve() -> AsyncIterator[Bot]:
+        app = await create_app(Config(db_path=str(tmp_path / "unused.db")), store=store)
+        client: TestClient[web.Request, web.Application] = TestClient(
+            TestServer(app, host="127.0.0.1")
+        )
+        await client.start_server()
+        try:
+            yield Bot(client, oauth_slack)
+        finally:
+            await client.close()
+
+    yield serve
+
+
+async def test_an_oauth_install_with_a_key_stores_no_token_and_answers(
+    served: Callable[[], AbstractAsyncContextManager[Bot]],
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv(KEYS_VARIABLE, K1)
+    async with served() as bot:
+        token = await install(bot)
+        assert "what you can ask" in (await ask(bot))["blocks"][0]["text"]["text"]
+    held = await everything_stored(store)
+    assert "UBOTT9" in held and token not in held
+    assert "slack_tokens_unencrypted" not in [r.getMessage() for r in caplog.records]
+
+
+async def test_oauth_without_a_key_says_so_once_naming_the_variable(
+    served: Callable[[], AbstractAsyncContextManager[Bot]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.delenv(KEYS_VARIABLE, raising=False)
+    async with served() as bot:
+        await install(bot)
+        await ask(bot)
+        await install(bot)
+    warned = [r for r in caplog.records if r.getMessage() == "slack_tokens_unencrypted"]
+    assert [r.__dict__["set"] for r in warned] == [KEYS_VARIABLE]
+
+
+def grid_event(kind: str, team: str | None, **event: Any) -> str:
+    """An event from Enterprise Grid org E1: through its org-wide install when `team` is None,
+    else through workspace `team`'s own install (as Slack's `authorizations` say)."""
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": team or "T1",
+            "enterprise_id": "E1",
+            "api_app_id": "A1",
+            "event": {"type": kind, "event_ts": "1700000000.000100", **event},
+            "type": "event_callback",
+            "event_id": f"Ev-{kind}-{team}",
+            "event_time": 1700000000,
+            "authorizations": [
+                {"enterprise_id": "E1", "team_id": team, "user_id": "UBOT", "is_bot": True,
+                 "is_enterprise_install": team is None}
+            ],
+        }
+    )  # fmt: skip
+
+
+async def eventually(condition: Callable[[], Awaitable[bool]]) -> None:
+    """Events are acknowledged first and handled after: wait (a little) for the handling."""
+    deadline = time.monotonic() + 5
+    while not await condition():
+        assert time.monotonic() < deadline, "never happened"
+        await asyncio.sleep(0.02)
+
+
+async def test_grid_events_delete_exactly_the_install_they_name(
+    served: Callable[[], AbstractAsyncContextManager[Bot]],
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(KEYS_VARIABLE, raising=False)  # plaintext: a token left would show
+    installations = StoreInstallationStore(store, None)
+    await installations.async_save(installation(None, "E1", org_wide=True, token="xoxb-org"))
+    await installations.async_save(installation("T3", "E1", token="xoxb-t3"))
+
+    async def gone(kind: str, key: str) -> bool:
+        return await store.get_document("E1", kind, key) is None
+
+    async def tokenless(kind: str, key: str) -> bool:
+        return "xoxb-org" not in (await store.get_document("E1", kind, key) or "")
+
+    async with served() as bot:
+        json_type = {"Content-Type": "application/json"}
+        response = await bot.post(grid_event("app_uninstalled", "T3"), headers=json_type)
+        assert response.status == 200
+        await eventually(lambda: gone(INSTALLATION, "latest:T3"))
+        assert not await gone(INSTALLATION, "latest") and not await gone(BOT, "latest")
+
+        revoked = grid_event("tokens_revoked", None, tokens={"oauth": [], "bot": ["UBOT"]})
+        assert (await bot.post(revoked, headers=json_type)).status == 200
+        await eventually(lambda: tokenless(INSTALLATION, "latest"))
+        assert await gone(BOT, "latest")
+        org = await store.get_document("E1", INSTALLATION, "latest") or ""
+        assert '"enterprise_id": "E1"' in org
+
+        assert (await bot.post(grid_event("app_uninstalled", None), headers=json_type)).status
+        await eventually(lambda: gone(INSTALLATION, "latest"))
