@@ -13,7 +13,8 @@ import contextlib
 import errno
 import gc
 import logging
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -97,6 +98,7 @@ class Limits:
     body_seconds: float = 10.0
     max_body_bytes: int = MAX_BODY_BYTES
     max_bodies_reading: int = 256  # requests whose body is still arriving, at once
+    max_connections: int = 512  # open at once, idle keep-alives included; below `ulimit -n`
     lingering_seconds: float = 1.0  # how long a refused request's unread body is drained
 
 
@@ -107,6 +109,64 @@ class BodyReads:
 
 
 BODY_READS = web.AppKey("body_reads", BodyReads)
+
+
+CONNECTION_REFUSED = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+)
+REFUSALS_LOGGED_EVERY_SECONDS = 60.0
+
+
+class ConnectionCap:
+    """The protocol factory of a listening socket: aiohttp's Server while fewer than `limit`
+    of its connections are open, else a protocol that answers 503 and closes at once, so
+    connections that are slow to send leave sockets for /healthz. Connections accepted in the
+    same turn of the loop are counted once the server registers them: the cap may be passed by
+    one accept batch."""
+
+    def __init__(self, server: web.Server, limit: int) -> None:
+        self.server = server
+        self.limit = limit
+        self._refused = 0
+        self._logged_at = float("-inf")
+
+    def __call__(self) -> asyncio.BaseProtocol:
+        if len(self.server.connections) < self.limit:
+            return self.server()
+        self._log_refusal()
+        return _Refuse()
+
+    def _log_refusal(self) -> None:
+        self._refused += 1
+        now = time.monotonic()
+        if now - self._logged_at >= REFUSALS_LOGGED_EVERY_SECONDS:
+            log.warning(
+                "connections_refused", extra={"refused": self._refused, "limit": self.limit}
+            )
+            self._logged_at, self._refused = now, 0
+
+
+class _Refuse(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if isinstance(transport, asyncio.WriteTransport):
+            transport.write(CONNECTION_REFUSED)
+        transport.close()
+
+
+class CappingEventLoop(asyncio.SelectorEventLoop):
+    """The loop `serve` runs on: web.run_app starts its sites with loop.create_server, and
+    offers no other place to cap connections (no request exists before the headers)."""
+
+    def __init__(self, max_connections: int) -> None:
+        super().__init__()
+        self.max_connections = max_connections
+
+    async def create_server(
+        self, protocol_factory: Callable[[], asyncio.BaseProtocol], *args: Any, **kwargs: Any
+    ) -> asyncio.Server:
+        if isinstance(protocol_factory, web.Server):
+            protocol_factory = ConnectionCap(protocol_factory, self.max_connections)
+        return await super().create_server(protocol_factory, *args, **kwargs)
 
 
 def runner_options(limits: Limits) -> dict[str, Any]:
@@ -298,7 +358,9 @@ async def _close_store(app: web.Application) -> None:
     log.info("stopped", extra={"store": app[SERVICES].config.store_name})
 
 
-def serve(config: Config, host: str, port: int, tier: Tier = Tier.ALL) -> None:
+def serve(
+    config: Config, host: str, port: int, tier: Tier = Tier.ALL, limits: Limits = Limits()
+) -> None:
     """Run until SIGINT or SIGTERM; aiohttp then stops accepting, drains and runs cleanup.
     ListenError if the address cannot be bound."""
     bound = False
@@ -318,7 +380,8 @@ def serve(config: Config, host: str, port: int, tier: Tier = Tier.ALL) -> None:
             print=log_serving,
             handle_signals=True,
             access_log_class=AccessLogger,
-            **runner_options(Limits()),
+            loop=CappingEventLoop(limits.max_connections),
+            **runner_options(limits),
         )
     except OSError as error:
         if bound:

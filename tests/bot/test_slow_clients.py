@@ -14,10 +14,15 @@ import pytest
 from aiohttp import web
 
 from bot.config import Config
-from bot.server import Limits, create_app, runner_options
+from bot.server import CappingEventLoop, ConnectionCap, Limits, create_app, runner_options
 
 SLOW_CLIENTS = 50
-LIMITS = Limits(header_seconds=2.0, body_seconds=2.0, max_bodies_reading=SLOW_CLIENTS)
+LIMITS = Limits(
+    header_seconds=2.0,
+    body_seconds=2.0,
+    max_bodies_reading=SLOW_CLIENTS,
+    max_connections=SLOW_CLIENTS + 20,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +43,15 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
     app.router.add_post("/echo", read_like_teams)
     runner = web.AppRunner(app, **runner_options(LIMITS))
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    assert runner.server is not None
+    # What serve's CappingEventLoop does to every site aiohttp starts.
+    capped = ConnectionCap(runner.server, LIMITS.max_connections)
+    listening = await asyncio.get_running_loop().create_server(capped, "127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
     try:
         yield Served(f"http://127.0.0.1:{port}", port)
     finally:
+        listening.close()
         await runner.cleanup()
 
 
@@ -154,3 +162,52 @@ async def test_slow_bodies_beyond_the_cap_are_refused_at_once(served: Served) ->
     assert answer.startswith(b"HTTP/1.1 503")
     assert time.monotonic() - started < 1.5
     await asyncio.gather(*slow)
+
+
+async def test_connections_beyond_the_cap_are_closed_at_once_and_healthz_still_answers(
+    served: Served,
+) -> None:
+    held = [
+        await asyncio.open_connection("127.0.0.1", served.port)
+        for _ in range(LIMITS.max_connections)
+    ]
+    await asyncio.sleep(0.2)  # the server has accepted every one of them
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    answer = await asyncio.wait_for(reader.read(), 2)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 503")
+    for _, held_writer in held[:5]:
+        held_writer.close()
+    await asyncio.sleep(0.2)
+    times = await healthz_times(served.url, seconds=0.5)
+    assert times and max(times) < 1.0
+    for _, held_writer in held[5:]:
+        held_writer.close()
+
+
+def test_the_serving_loop_caps_every_site_aiohttp_starts() -> None:
+    loop = CappingEventLoop(max_connections=2)
+    try:
+        assert loop.run_until_complete(answer_beyond_two_connections()).startswith(b"HTTP/1.1 503")
+    finally:
+        loop.close()
+
+
+async def answer_beyond_two_connections() -> bytes:
+    """A plain aiohttp Server listening as web.run_app's sites do: the third one's answer."""
+    server = web.Server(healthz_handler)
+    listening = await asyncio.get_running_loop().create_server(server, "127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
+    held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
+    await asyncio.sleep(0.1)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    answer = await asyncio.wait_for(reader.read(), 2)
+    for _, held_writer in [*held, (reader, writer)]:
+        held_writer.close()
+    listening.close()
+    await server.shutdown(1)
+    return answer
+
+
+async def healthz_handler(_: web.BaseRequest) -> web.Response:
+    return web.Response(text="alive")
