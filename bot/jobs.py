@@ -6,23 +6,32 @@ broker: a job is in Redis before the platform gets its acknowledgement, any repl
 (or a `voicemail-coach worker` process) takes it, and one that a dead worker held is claimed
 again by another. Without Redis, taskiq's in-memory broker runs each job at once in the same
 process, as a background task.
+
+Jobs in Redis are signed (see bot/streams.py) with one key that every process of a deployment
+must share: VOICEMAIL_COACH_JOB_KEY, or else one derived from the first of DERIVED_FROM that is
+set (secrets the tiers already share). Without any of them the key is this process's own, and
+jobs another process queued are refused: `serve` alone works, a split deployment does not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import os
+import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import msgspec
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.receiver import Receiver
 
-from bot.config import Config
-from bot.streams import Formatter, StreamBroker, message_for
+from bot.config import Config, ConfigError
+from bot.streams import DATA, Formatter, StreamBroker, message_for
 
 log = logging.getLogger("voicemail_coach.jobs")
 
@@ -39,6 +48,43 @@ DRAIN_SECONDS = 10.0
 READ_BLOCK_MS = 1_000
 RETRY_SECONDS = 1.0
 
+JOB_KEY = "VOICEMAIL_COACH_JOB_KEY"
+MIN_KEY_CHARS = 32
+# Secrets the web tier and the workers both have (each needs them to answer its platform).
+DERIVED_FROM = ("SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MICROSOFT_APP_PASSWORD")
+_PROCESS_KEY = secrets.token_bytes(32)  # no key configured: good for this process only
+
+
+def job_key(env: Mapping[str, str] | None = None) -> tuple[bytes, str]:
+    """The key jobs are signed with, and where it comes from (a variable's name, or
+    "process"). ConfigError if VOICEMAIL_COACH_JOB_KEY is set but too short."""
+    env = os.environ if env is None else env
+    configured = env.get(JOB_KEY) or ""
+    if configured:
+        if len(configured) < MIN_KEY_CHARS:
+            raise ConfigError(
+                f"{JOB_KEY} must be at least {MIN_KEY_CHARS} characters (make one with "
+                "`openssl rand -hex 32`), and the same in every process of the service"
+            )
+        return configured.encode(), JOB_KEY
+    for name in DERIVED_FROM:
+        secret = env.get(name) or ""
+        if secret:
+            return hmac.digest(secret.encode(), b"voicemail-coach job key 1", hashlib.sha256), name
+    return _PROCESS_KEY, "process"
+
+
+def job_key_problem(config: Config, env: Mapping[str, str] | None = None) -> str | None:
+    """Why a web-only or worker-only process cannot run with this environment, if it cannot:
+    with no shared key, a worker would refuse every job the web tier queued."""
+    if not config.redis_url or job_key(env)[1] != "process":
+        return None
+    return (
+        f"a web-only or worker-only process needs {JOB_KEY} (the same in every process; make "
+        f"one with `openssl rand -hex 32`) or one of {', '.join(DERIVED_FROM)}, to sign the "
+        "jobs it shares through Redis"
+    )
+
 
 class Jobs:
     """The job queue of one process: adapters register handlers, the server runs them."""
@@ -47,13 +93,18 @@ class Jobs:
         self.broker = broker
         self.shared = shared  # True when other processes can take this process's jobs
         self.consuming = False  # True once consume() runs: this process takes shared jobs
+        self.key_source = "process"  # where the signing key came from (see job_key)
+        self._failed_at_turn: int | None = None  # the broker's turns when the loop last failed
 
     @property
     def ready(self) -> bool:
-        """False while this process should take jobs from Redis but cannot read them yet."""
+        """False while this process should take jobs from Redis but cannot read them, or
+        since its receive loop last failed, until a turn of reading has gone through."""
         if not self.consuming:
             return True
-        return isinstance(self.broker, StreamBroker) and self.broker.reading
+        if not isinstance(self.broker, StreamBroker) or not self.broker.reading:
+            return False
+        return self._failed_at_turn is None or self.broker.turns > self._failed_at_turn
 
     @classmethod
     def open(
@@ -67,8 +118,10 @@ class Jobs:
         a worker reclaims a dead worker's jobs once they have been idle `reclaim_after_ms`."""
         if not config.redis_url:
             return cls(InMemoryBroker(max_async_tasks=CONCURRENT_JOBS), shared=False)
+        key, source = job_key()
         broker = StreamBroker(
             config.redis_url,
+            key=key,
             queue_name=f"{config.redis_prefix}:jobs",
             consumer_group_name=CONSUMER_GROUP,
             # A group created after jobs were queued (the web tier came up while Redis was
@@ -80,7 +133,9 @@ class Jobs:
             xread_block=READ_BLOCK_MS,
             max_connection_pool_size=CONCURRENT_JOBS,
         )
-        return cls(broker.with_formatter(Formatter()), shared=True)
+        jobs = cls(broker.with_formatter(Formatter()), shared=True)
+        jobs.key_source = source
+        return jobs
 
     def register(self, name: str, handler: Handler) -> Enqueue:
         """Make `handler` the job `name`; the answer enqueues a payload (plain JSON values)."""
@@ -100,6 +155,10 @@ class Jobs:
 
     async def start(self) -> None:
         _quiet_taskiq()
+        if self.shared and self.key_source == "process":
+            log.warning(
+                "job_key_missing", extra={"variable": JOB_KEY, "derived_from": DERIVED_FROM}
+            )
         await self.broker.startup()
 
     async def consume(self, stop: asyncio.Event) -> None:
@@ -118,6 +177,7 @@ class Jobs:
             try:
                 await self._receiver().listen(stop)
             except Exception as error:
+                self._failed_at_turn = self._turns()
                 if self._listens() != listens:  # it had reached Redis: this is a new outage
                     outage_logged = False
                 if not outage_logged:
@@ -129,6 +189,25 @@ class Jobs:
 
     def _listens(self) -> int:
         return self.broker.listens if isinstance(self.broker, StreamBroker) else 0
+
+    def _turns(self) -> int:
+        return self.broker.turns if isinstance(self.broker, StreamBroker) else 0
+
+    async def forget_rep(self, tenant: str, user_id: str) -> None:
+        """An eraser (see Coach): the jobs still waiting, and the dead letters, that name the rep
+        (tenant and user id among their payload's values) are deleted. Done jobs are deleted
+        once done; without Redis a job never leaves the process."""
+        if not isinstance(self.broker, StreamBroker):
+            return
+        names = {tenant, user_id}
+
+        def names_the_rep(fields: dict[bytes, bytes]) -> bool:
+            return names <= _texts_in(fields.get(DATA))
+
+        for stream in (self.broker.queue_name, self.broker.dead_letters):
+            deleted = await self.broker.delete_matching(stream, names_the_rep)
+            if deleted:
+                log.info("jobs_forgotten", extra={"tenant": tenant, "user": user_id, "n": deleted})
 
     def _receiver(self) -> Receiver:
         return Receiver(
@@ -156,17 +235,27 @@ def _error_names(error: BaseException) -> str:
 
 
 def _quiet_taskiq() -> None:
-    """taskiq logs every job at INFO (too chatty), and a message it cannot parse together with
-    its contents (personal data): keep its warnings, but not that message's contents."""
+    """taskiq logs every job at INFO: too chatty. (What its records quote, such as a message
+    it cannot parse, never reaches the log: see bot/logs.py.)"""
     logging.getLogger("taskiq").setLevel(logging.WARNING)
-    receiver_log = logging.getLogger("taskiq.receiver")
-    if not any(isinstance(f, _HideUnparsedMessages) for f in receiver_log.filters):
-        receiver_log.addFilter(_HideUnparsedMessages())
 
 
-class _HideUnparsedMessages(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if str(record.msg).startswith("Cannot parse message"):
-            record.msg, record.args = "Cannot parse a job message; skipped it", None
-            record.exc_info = record.exc_text = None
-        return True
+def _texts_in(data: bytes | None) -> set[str]:
+    """Every string in a job message (its payload's values and keys); none if unreadable."""
+    if data is None:
+        return set()
+    try:
+        document = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return set()
+    found: set[str] = set()
+    waiting: list[object] = [document]
+    while waiting:
+        value = waiting.pop()
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, dict):
+            waiting += [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            waiting += value
+    return found
