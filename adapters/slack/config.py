@@ -5,8 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 DEFAULT_API_URL = "https://slack.com/api/"
+# Where Slack's response_urls point; a job naming any other place is not Slack's (see jobs.py).
+Origin = tuple[str, str, int]  # scheme, host, port
+SLACK_RESPONSE_URL_ORIGINS: frozenset[Origin] = frozenset({("https", "hooks.slack.com", 443)})
+DEFAULT_PORTS = {"https": 443, "http": 80}
 REQUIRED = ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")
 OAUTH_REQUIRED = ("SLACK_SIGNING_SECRET", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
 SOCKET_MODE_REQUIRED = ("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN")
@@ -38,6 +43,12 @@ class SlackConfig:
             app_token=env.get("SLACK_APP_TOKEN") or None,
             api_url=api_url if api_url.endswith("/") else api_url + "/",
         )
+
+    @property
+    def response_url_origins(self) -> frozenset[Origin]:
+        """Slack's hooks host, and SLACK_API_URL's host when it is set (a test's fake Slack)."""
+        api = origin_of(self.api_url) if self.api_url != DEFAULT_API_URL else None
+        return SLACK_RESPONSE_URL_ORIGINS | ({api} if api else set())
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -90,3 +101,22 @@ class SlackConfig:
             f"SlackConfig(mode={self.mode}, oauth={self.oauth_requested}, "
             f"socket_mode={self.socket_mode_requested}, api_url={self.api_url!r})"
         )
+
+
+def origin_of(url: str) -> Origin | None:
+    """The scheme, host and port `url` goes to; None if it is not a plain http(s) URL (one
+    with a user name, say, which hides where it goes)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname or port is None:
+        return None
+    if parts.username is not None or parts.password is not None:
+        return None
+    return parts.scheme, parts.hostname, port
+
+
+def is_response_url(url: str, origins: frozenset[Origin]) -> bool:
+    return origin_of(url) in origins

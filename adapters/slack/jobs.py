@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from adapters.slack.config import Origin, SlackConfig, is_response_url
 from adapters.slack.installations import installation_tenant
 
 # Slack accepts answers on a response_url for 30 minutes; a job older than that is dropped.
@@ -51,9 +52,16 @@ class SlackJob(msgspec.Struct, frozen=True, kw_only=True):
         return answer
 
     @classmethod
-    def from_payload(cls, payload: object) -> SlackJob:
-        """Raises msgspec.ValidationError for anything that is not a job of ours."""
-        return msgspec.convert(payload, cls)
+    def from_payload(cls, payload: object, origins: frozenset[Origin] | None = None) -> SlackJob:
+        """Raises msgspec.ValidationError for anything that is not a job of ours, such as one
+        whose response_url is not on Slack's hosts (`origins`; SlackConfig's by default): a
+        worker would post a rep's answer, or their whole export, wherever it points."""
+        job = msgspec.convert(payload, cls)
+        if origins is None:
+            origins = SlackConfig.from_env().response_url_origins
+        if job.response_url is not None and not is_response_url(job.response_url, origins):
+            raise msgspec.ValidationError("not a Slack response_url - at `$.response_url`")
+        return job
 
     def expired(self, now: float | None = None) -> bool:
         age = (time.time() if now is None else now) - self.received_at
