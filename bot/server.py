@@ -280,7 +280,7 @@ def build_services(
     coach = Coach(
         store,
         clock=clock,
-        erasers=[adapter.forget_rep for adapter in adapters],
+        erasers=[*(adapter.forget_rep for adapter in adapters), jobs.forget_rep],
         on_schedule_change=scheduler.reschedule_user,
     )
     return Services(config, store, coach, jobs, scheduler, tier, by_name)
