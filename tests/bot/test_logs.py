@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import sys
 import time
 from collections.abc import Iterator
+from uuid import uuid4
 
 import pytest
+import redis.asyncio
 
+from bot.config import Config
+from bot.jobs import job_key
 from bot.logs import MAX_LINE_BYTES, MAX_VALUE_CHARS, BatchedStreamHandler, JsonFormatter
+from bot.streams import mac_of
+from tests.bot.test_jobs import Worker
+from tests.conftest import delete_prefix
 
 
 @pytest.fixture
@@ -211,3 +219,33 @@ def test_a_taskiq_record_reaching_the_root_handler_loses_its_contents() -> None:
         handler.close()
     assert "Cannot parse message" in stream.getvalue()
     assert MARKER not in stream.getvalue()
+
+
+async def test_a_job_message_taskiq_cannot_parse_is_logged_without_its_contents(
+    redis_url: str,
+) -> None:
+    """The real path: a signed entry whose message is not a job, read by a worker."""
+    prefix = f"vctest:{uuid4().hex}"
+    config = Config(redis_url=redis_url, redis_prefix=prefix)
+    stream = io.StringIO()
+    handler = BatchedStreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger().addHandler(handler)
+    worker = await Worker(config, "w").start()
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        data = f'{{"task_name": "x", "args": ["{MARKER}"'.encode()  # cut short: not JSON
+        await client.xadd(f"{prefix}:jobs", {"data": data, "mac": mac_of(job_key()[0], data)})
+        deadline = time.monotonic() + 5
+        while "Cannot parse message" not in stream.getvalue():
+            assert time.monotonic() < deadline, stream.getvalue()
+            handler.flush()
+            await asyncio.sleep(0.02)
+    finally:
+        await worker.close()
+        await client.aclose()
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+        await delete_prefix(redis_url, prefix)
+    assert MARKER not in stream.getvalue()
+    assert "Traceback" not in stream.getvalue()
