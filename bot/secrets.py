@@ -20,6 +20,8 @@ from typing import Any, TypeGuard
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from bot.config import ConfigError
+
 KEYS_VARIABLE = "VOICEMAIL_COACH_SECRET_KEYS"
 KEY_ID = "key_id"
 CIPHERTEXT = "aes_gcm"
@@ -29,7 +31,7 @@ KEY_BYTES = (16, 24, 32)
 Sealed = dict[str, str]
 
 
-class SecretKeysInvalid(ValueError):
+class SecretKeysInvalid(ConfigError):
     """VOICEMAIL_COACH_SECRET_KEYS cannot be used (the message never shows a key)."""
 
 

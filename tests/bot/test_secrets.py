@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,7 @@ from bot.secrets import (
     SecretUnreadable,
     is_sealed,
 )
+from tests.bot.conftest import VOICEMAIL_COACH, free_port, quiet_env
 
 
 def key_text(key_id: str, seed: int) -> str:
@@ -111,3 +114,28 @@ def test_the_environment_is_read_by_default(monkeypatch: pytest.MonkeyPatch) -> 
     assert box is not None and box.key_ids == ("k1",)
     monkeypatch.delenv(KEYS_VARIABLE)
     assert SecretBox.from_env(os.environ) is None
+
+
+def test_a_service_with_an_unusable_key_stops_with_one_line_naming_the_variable(
+    tmp_path: Path,
+) -> None:
+    env = quiet_env(
+        HOME=str(tmp_path),
+        VOICEMAIL_COACH_DB=str(tmp_path / "store.db"),
+        SLACK_SIGNING_SECRET="signing",
+        SLACK_CLIENT_ID="1.2",
+        SLACK_CLIENT_SECRET="client-secret",
+        SLACK_API_URL="http://127.0.0.1:9/api/",
+        **{KEYS_VARIABLE: "k1:" + base64.b64encode(b"short-key-secret").decode()[:-2]},
+    )
+    done = subprocess.run(
+        [str(VOICEMAIL_COACH), "serve", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert f"{KEYS_VARIABLE}: key 'k1'" in done.stderr.strip().splitlines()[-1]
+    assert env[KEYS_VARIABLE].partition(":")[2] not in done.stdout + done.stderr
