@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import time
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any
@@ -40,7 +41,9 @@ log = logging.getLogger("voicemail_coach.jobs")
 LINGER_SECONDS = 0.004
 # Handed out this many times and never done: its workers died on it, or the receive loop failed.
 MAX_DELIVERIES = 5
+# Dead letters keep what reps typed: at most this many, for at most this long (see the README).
 DEAD_LETTERS_MAX_LENGTH = 1_000
+DEAD_LETTERS_KEPT_SECONDS = 7 * 86_400
 SCAN_BATCH = 500
 DATA, MAC = b"data", b"mac"
 _ENCODER = msgspec.json.Encoder()
@@ -186,6 +189,8 @@ class StreamBroker(RedisStreamBroker):
             maxlen=DEAD_LETTERS_MAX_LENGTH,
             approximate=True,
         )
+        oldest_kept = int((time.time() - DEAD_LETTERS_KEPT_SECONDS) * 1000)
+        await self._client.xtrim(self.dead_letters, minid=oldest_kept, approximate=False)
         await self._remove(entry_id, self.dead_letter_count)
         log.warning("job_set_aside", extra={"entry": entry_id.decode(), "reason": reason})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
@@ -127,3 +128,19 @@ async def test_a_worker_whose_receive_loop_keeps_failing_is_not_ready(
             assert asyncio.get_running_loop().time() < deadline, "never ready again"
             await asyncio.sleep(0.05)
     assert [dead["reason"] for dead in await dead_letters(client, redis_config)] == ["no_data"]
+
+
+async def test_dead_letters_older_than_a_week_go_when_another_is_set_aside(
+    redis_config: Config, client: Any, workers: list[Worker]
+) -> None:
+    dead_key = f"{jobs_key(redis_config)}:dead"
+    eight_days_ago = int((time.time() - 8 * 86_400) * 1000)
+    await client.xadd(dead_key, {"reason": "no_data", "junk": "old"}, id=f"{eight_days_ago}-0")
+    worker = await Worker(redis_config, "w").start()
+    workers.append(worker)
+    await client.xadd(jobs_key(redis_config), {"junk": "new"})
+    await eventually(lambda: worker.jobs.ready)
+    deadline = asyncio.get_running_loop().time() + 3
+    while (left := [dead["junk"] for dead in await dead_letters(client, redis_config)]) != ["new"]:
+        assert asyncio.get_running_loop().time() < deadline, left
+        await asyncio.sleep(0.05)
