@@ -49,7 +49,6 @@ INSTALLATION = "slack-installation"
 BOT = "slack-bot"
 LATEST = "latest"
 STATE_TENANT = "_slack_oauth"  # states precede any tenant: nobody has installed yet
-STATE_KIND = "state"  # unused since states are signed: goes with its last import (a test)
 USED_NONCE_KIND = "state-used"  # the nonces of states consumed, until those states expire
 USED = "1"
 STATE_KEY_PURPOSE = b"voicemail-coach slack oauth state v1"
