@@ -238,10 +238,18 @@ async def read_body_within_deadline(request: web.Request, handler: Handler) -> w
 
 
 def _refused(request: web.Request, status: int, reason: str, text: str) -> web.Response:
-    log.warning("request_refused", extra={"status": status, "reason": reason, "path": request.path})
+    log.warning(
+        "request_refused", extra={"status": status, "reason": reason, "route": _route(request)}
+    )
     response = web.Response(status=status, text=text)
     response.force_close()
     return response
+
+
+def _route(request: web.Request) -> str:
+    """The route's pattern, never the path a client sent (it could be anything)."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
 
 
 def _replay_body(request: web.Request, body: bytes) -> None:

@@ -211,3 +211,17 @@ async def answer_beyond_two_connections() -> bytes:
 
 async def healthz_handler(_: web.BaseRequest) -> web.Response:
     return web.Response(text="alive")
+
+
+async def test_a_refusal_logs_the_route_never_the_path_a_client_sent(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="voicemail_coach.server")
+    body = b"x" * (256 * 1024 + 1)
+    async with aiohttp.ClientSession() as session:
+        for path in ("/echo", "/Jane-MARKER-Doe-555-0100"):
+            async with session.post(f"{served.url}{path}", data=body) as reply:
+                assert reply.status == 413
+    refusals = [record for record in caplog.records if record.msg == "request_refused"]
+    assert [record.__dict__["route"] for record in refusals] == ["/echo", "unmatched"]
+    assert not [record for record in caplog.records if "MARKER" in str(record.__dict__)]
