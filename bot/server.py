@@ -26,7 +26,7 @@ from aiohttp.typedefs import Handler
 from bot.adapters import Adapter, AdapterStatus, installed_adapters
 from bot.coach import Clock, Coach, utc_now
 from bot.config import Config
-from bot.jobs import Jobs
+from bot.jobs import Jobs, job_key_problem
 from bot.logs import AccessLogger
 from bot.scheduler import Scheduler
 from bot.store import Store, connect_store
@@ -300,6 +300,9 @@ def check_tier(config: Config, tier: Tier) -> None:
             f"a {tier.value}-only process needs REDIS_URL: without Redis the jobs stay in the "
             "process that queued them, so run `voicemail-coach serve` alone"
         )
+    problem = job_key_problem(config) if tier in (Tier.WEB, Tier.WORKER) else None
+    if problem is not None:
+        raise TierError(problem)
 
 
 async def _run_jobs(app: web.Application) -> AsyncIterator[None]:

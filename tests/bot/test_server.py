@@ -27,7 +27,15 @@ from bot.config import Config
 from bot.server import create_app
 from bot.store import SQLiteStore
 from bot.streams import message_for
-from tests.bot.conftest import free_port, get, quiet_env, redis_server, wait_for_status
+from tests.bot.conftest import (
+    free_port,
+    get,
+    one_line_error,
+    quiet_env,
+    redis_server,
+    run_cli,
+    wait_for_status,
+)
 from tests.conftest import delete_prefix
 
 VOICEMAIL_COACH = Path(sys.executable).with_name("voicemail-coach")
@@ -150,13 +158,30 @@ def test_a_tier_alone_needs_redis_and_says_so(
     assert "voicemail-coach serve" in error  # what to run instead
 
 
+JOB_KEY = "k" * 32
+
+
+@pytest.mark.parametrize("command", [["worker"], ["serve", "--no-worker"]])
+def test_a_tier_sharing_jobs_without_a_key_to_sign_them_refuses_to_start(
+    command: list[str], tmp_path: Path, redis_url: str
+) -> None:
+    """Each process would sign with a key of its own, and every job would be refused."""
+    result = run_cli(*command, cwd=tmp_path, env=quiet_env(REDIS_URL=redis_url))
+    assert result.returncode == 2
+    assert "VOICEMAIL_COACH_JOB_KEY" in one_line_error(result.stderr)
+
+
 def test_a_worker_process_takes_jobs_and_stops_on_sigterm(tmp_path: Path, redis_url: str) -> None:
     prefix = f"vctest:{uuid4().hex}"
     try:
         served = serve_once(
             tmp_path,
             "/readyz",
-            env={"REDIS_URL": redis_url, "VOICEMAIL_COACH_REDIS_PREFIX": prefix},
+            env={
+                "REDIS_URL": redis_url,
+                "VOICEMAIL_COACH_REDIS_PREFIX": prefix,
+                "VOICEMAIL_COACH_JOB_KEY": JOB_KEY,
+            },
             command="worker",
         )
     finally:
@@ -193,7 +218,9 @@ def test_started_while_redis_is_down_it_is_unready_until_redis_answers_then_work
         process = subprocess.Popen(
             [str(VOICEMAIL_COACH), command, "--host", "127.0.0.1", "--port", str(port)],
             cwd=tmp_path,
-            env=quiet_env(REDIS_URL=f"redis://127.0.0.1:{redis_port}/0"),
+            env=quiet_env(
+                REDIS_URL=f"redis://127.0.0.1:{redis_port}/0", VOICEMAIL_COACH_JOB_KEY=JOB_KEY
+            ),
             stderr=stderr,
             text=True,
         )
