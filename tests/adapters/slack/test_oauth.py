@@ -340,7 +340,9 @@ async def test_a_thousand_install_pages_write_nothing_to_the_store(oauth_bot: Bo
     assert await stored_count(store) == before
 
 
-async def test_a_tampered_state_gets_the_invalid_state_page_and_installs_nothing(oauth_bot: Bot) -> None:
+async def test_a_tampered_state_gets_the_invalid_state_page_and_installs_nothing(
+    oauth_bot: Bot,
+) -> None:
     state = await start_install(oauth_bot)
     nonce, expires, signature = state.split(".")
     tampered = f"{nonce}.{int(expires) + 3600}.{signature}"
