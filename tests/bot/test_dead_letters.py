@@ -108,8 +108,9 @@ async def readyz(app_client: TestClient[Any, Any]) -> tuple[int, dict[str, Any]]
 
 
 async def test_a_worker_whose_receive_loop_keeps_failing_is_not_ready(
-    redis_config: Config, client: Any
+    redis_config: Config, client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("VOICEMAIL_COACH_JOB_KEY", "k" * 32)  # a worker alone needs its key
     dead_key = f"{jobs_key(redis_config)}:dead"
     await client.set(dead_key, "not a stream")  # setting the entry aside fails every time
     await client.xadd(jobs_key(redis_config), {"junk": "x"})

@@ -35,8 +35,11 @@ async def redis_config(redis_url: str) -> AsyncIterator[Config]:
 
 
 @pytest.fixture
-async def web_tier(redis_config: Config) -> AsyncIterator[Services]:
+async def web_tier(
+    redis_config: Config, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Services]:
     """A web tier alone: it queues jobs and no worker takes them, so they wait in the stream."""
+    monkeypatch.setenv("VOICEMAIL_COACH_JOB_KEY", "k" * 32)  # a web tier alone needs its key
     app = await create_app(redis_config, tier=Tier.WEB, adapters=[])
     client: TestClient[web.Request, web.Application] = TestClient(TestServer(app))
     await client.start_server()
