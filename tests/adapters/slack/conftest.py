@@ -200,3 +200,16 @@ async def redis_bot(slack_env: FakeSlack, redis_url: str) -> AsyncIterator[Bot]:
             yield running
     finally:
         await delete_prefix(redis_url, prefix)
+
+
+@pytest.fixture
+def oauth_env(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, tmp_path: Path) -> FakeSlack:
+    """Many workspaces over OAuth, against the fake Slack."""
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_REDIRECT_URI", "SLACK_SCOPES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # where bolt's file stores would go: unused
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+    monkeypatch.setenv("SLACK_CLIENT_ID", fake_slack.client_id)
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", fake_slack.client_secret)
+    monkeypatch.setenv("SLACK_API_URL", fake_slack.url + "/api/")
+    return fake_slack

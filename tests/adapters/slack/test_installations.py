@@ -29,7 +29,7 @@ from bot.config import Config
 from bot.secrets import KEYS_VARIABLE, SecretBox
 from bot.server import create_app
 from bot.store import RedisStore, SQLiteStore, Store
-from tests.adapters.slack.conftest import SECRET, Bot, FakeSlack
+from tests.adapters.slack.conftest import Bot, FakeSlack
 from tests.adapters.slack.test_oauth import ask, install
 
 K1 = "k1:" + base64.b64encode(bytes([1]) * 32).decode()
@@ -311,23 +311,8 @@ async def test_one_workspace_leaving_an_org_leaves_the_org_wide_install(store: S
 
 
 @pytest.fixture
-def oauth_slack(
-    monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, tmp_path: Path
-) -> FakeSlack:
-    """OAuth against the fake Slack (as in test_oauth)."""
-    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_REDIRECT_URI", "SLACK_SCOPES"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
-    monkeypatch.setenv("SLACK_CLIENT_ID", fake_slack.client_id)
-    monkeypatch.setenv("SLACK_CLIENT_SECRET", fake_slack.client_secret)
-    monkeypatch.setenv("SLACK_API_URL", fake_slack.url + "/api/")
-    return fake_slack
-
-
-@pytest.fixture
 async def served(
-    oauth_slack: FakeSlack, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    oauth_env: FakeSlack, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> AsyncIterator[Callable[[], AbstractAsyncContextManager[Bot]]]:
     """Our server with OAuth on `store`, started when the test says (after its environment)."""
     caplog.set_level(logging.DEBUG)
@@ -340,7 +325,7 @@ async def served(
         )
         await client.start_server()
         try:
-            yield Bot(client, oauth_slack)
+            yield Bot(client, oauth_env)
         finally:
             await client.close()
 

@@ -38,18 +38,6 @@ FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
-def oauth_env(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, tmp_path: Path) -> FakeSlack:
-    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_REDIRECT_URI", "SLACK_SCOPES"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))  # where bolt's file stores would go: unused
-    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
-    monkeypatch.setenv("SLACK_CLIENT_ID", fake_slack.client_id)
-    monkeypatch.setenv("SLACK_CLIENT_SECRET", fake_slack.client_secret)
-    monkeypatch.setenv("SLACK_API_URL", fake_slack.url + "/api/")
-    return fake_slack
-
-
-@pytest.fixture
 async def oauth_bot(
     oauth_env: FakeSlack, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> AsyncIterator[Bot]:
