@@ -20,6 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from slack_sdk.signature import SignatureVerifier
 
+from bot.adapters import Adapter
 from bot.config import Config
 from bot.logs import JsonFormatter
 from bot.server import SERVICES, Services, create_app
@@ -45,9 +46,12 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 
 
 @asynccontextmanager
-async def serving(config: Config, fake: FakeSlack) -> AsyncIterator[Bot]:
-    """Our server on `config`, with the Slack adapter talking to `fake`."""
-    app = await create_app(config)
+async def serving(
+    config: Config, fake: FakeSlack, adapters: list[Adapter] | None = None
+) -> AsyncIterator[Bot]:
+    """Our server on `config` (with every installed adapter, or `adapters`), the Slack adapter
+    talking to `fake`."""
+    app = await create_app(config, adapters=adapters)
     client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     try:

@@ -10,16 +10,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.slack.actors import ROLE_TTL_SECONDS, ProfileCache
 from adapters.slack.app import SlackAdapter
 from bot.config import Config
 from bot.records import DEFAULT_TEAM
-from bot.server import create_app
 from bot.types import Role
-from tests.adapters.slack.conftest import Bot
+from tests.adapters.slack.conftest import Bot, serving
 from tests.adapters.slack.test_events import texts
 from tests.fakes import slack_api
 from tests.fakes.slack_api import FakeSlack
@@ -47,13 +44,8 @@ async def serving_with(
     """Our server with the Slack channel, its profile cache `profiles`."""
     adapter = SlackAdapter()
     adapter.profiles = profiles
-    app = await create_app(config, adapters=[adapter])
-    client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield Bot(client, fake)
-    finally:
-        await client.close()
+    async with serving(config, fake, adapters=[adapter]) as bot:
+        yield bot
 
 
 @pytest.fixture
