@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from aiohttp import StreamReader, hdrs, web, web_response
+from aiohttp import hdrs, web, web_response
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
@@ -215,7 +215,9 @@ async def create_app(
 @web.middleware
 async def read_body_within_deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every body arrives whole within the deadline before any handler runs, and only so many
-    at once: a client trickling one byte a second holds a request for seconds, not forever."""
+    at once: a client trickling one byte a second holds a request for seconds, not forever.
+    Handlers read the body with request.read() (or text(), json()), which keep it: its stream
+    is drained by then."""
     if not request.body_exists:
         return await handler(request)
     reads = request.app[BODY_READS]
@@ -224,7 +226,7 @@ async def read_body_within_deadline(request: web.Request, handler: Handler) -> w
     reads.in_progress += 1
     try:
         async with asyncio.timeout(reads.limits.body_seconds):
-            body = await request.read()
+            await request.read()
     except TimeoutError:
         return _refused(request, 408, "slow_body", SLOW_BODY_TEXT)
     except web.HTTPRequestEntityTooLarge as too_large:
@@ -233,7 +235,6 @@ async def read_body_within_deadline(request: web.Request, handler: Handler) -> w
         return _refused(request, 400, "body_unreadable", "")
     finally:
         reads.in_progress -= 1
-    _replay_body(request, body)
     return await handler(request)
 
 
@@ -250,17 +251,6 @@ def _route(request: web.Request) -> str:
     """The route's pattern, never the path a client sent (it could be anything)."""
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else "unmatched"
-
-
-def _replay_body(request: web.Request, body: bytes) -> None:
-    """`request.read()` keeps the body for later calls, but a handler reading the stream
-    (Teams's) would find it drained: give it a stream that holds the body again. Its limit
-    is above the body so that feeding it never pauses the connection's reading."""
-    limit = max(len(body), 2**16)
-    replay = StreamReader(request.protocol, limit, loop=asyncio.get_running_loop())
-    replay.feed_data(body)
-    replay.feed_eof()
-    request._payload = replay  # aiohttp has no public way to set a request's stream
 
 
 async def _add_safety_headers(_: web.Request, response: web.StreamResponse) -> None:

@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -28,6 +29,14 @@ log = logging.getLogger("voicemail_coach.slack")
 MAX_AGE_SECONDS = 5 * 60  # Slack's rule: older (or that far in the future) is a replay
 TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
 SIGNATURE_HEADER = "X-Slack-Signature"
+# What bolt reads of a verified request's headers.
+BOLT_HEADERS = (
+    "Content-Type",
+    TIMESTAMP_HEADER,
+    SIGNATURE_HEADER,
+    "X-Slack-Retry-Num",
+    "X-Slack-Retry-Reason",
+)
 UNSIGNED_TEXT = "This request is not signed by Slack."
 MALFORMED_TEXT = "This request body is not one Slack sends."
 
@@ -48,7 +57,9 @@ class Refused(Exception):
 async def verified_bolt_request(
     request: web.Request, signing_secret: str, now: float | None = None
 ) -> AsyncBoltRequest:
-    """The bolt request for a signed body Slack would send; raises Refused otherwise."""
+    """The bolt request for a signed body Slack would send; raises Refused otherwise. The body
+    is parsed once, here: bolt is given it parsed (it checks the signature again, in case a
+    request ever reaches it another way)."""
     raw = await request.read()
     problem = signature_problem(
         signing_secret, raw, request.headers, time.time() if now is None else now
@@ -56,23 +67,25 @@ async def verified_bolt_request(
     if problem is not None:
         raise Refused(401, problem)
     text = _utf8(raw)
-    form = check_body(text, _content_type(request.headers))
+    body = check_body(text, _content_type(request.headers))
     try:
-        bolt_request = AsyncBoltRequest(
-            body=text, query=request.query_string, headers=_headers(request)
-        )
-        if form is not None and "payload" not in form and bolt_request.body != form:
-            _read_as_form(bolt_request, form)
+        return _parsed_bolt_request(text, body, request)
     except Exception as error:  # a shape bolt's context extraction trips over
         raise Refused(400, f"unreadable_{type(error).__name__}") from None
+
+
+def _parsed_bolt_request(text: str, body: dict[str, Any], request: web.Request) -> AsyncBoltRequest:
+    """What AsyncBoltRequest(body=text) would build, without parsing the body a second time.
+    Its raw body stays the text (bolt verifies it, and copies a request from it). Only the
+    headers bolt reads go in: a signed body needs no others."""
+    headers: dict[str, str | Sequence[str]] = {
+        name: value for name in BOLT_HEADERS if (value := request.headers.get(name))
+    }
+    bolt_request = AsyncBoltRequest(body="", query=request.query_string, headers=headers)
+    bolt_request.raw_body = text
+    bolt_request.body = body
+    bolt_request.context = build_async_context(AsyncBoltContext({}), body)
     return bolt_request
-
-
-def _read_as_form(bolt_request: AsyncBoltRequest, form: dict[str, str]) -> None:
-    """bolt takes any form body that merely contains the text "payload" (`/voicemail history
-    payload @ Acme`) for interactivity and reads it as empty; give it the form it is."""
-    bolt_request.body = form
-    bolt_request.context = build_async_context(AsyncBoltContext({}), form)
 
 
 def body_free_bolt_request(request: web.Request) -> AsyncBoltRequest:
@@ -104,25 +117,24 @@ def signature_problem(
     return None
 
 
-def check_body(text: str, content_type: str | None) -> dict[str, str] | None:
-    """Raise Refused(400) unless bolt will parse `text` into a dict, by bolt's own rule: JSON
-    when the content type says so or the body opens with `{`, else a form. The form's fields,
-    or None for JSON."""
+def check_body(text: str, content_type: str | None) -> dict[str, Any]:
+    """The body as bolt reads it, or Refused(400) where bolt could not: JSON when the content
+    type says so or the body opens with `{`, else a form, whose `payload` field (interactivity)
+    is the JSON document itself. A form without one (a slash command) is its fields."""
     if not text:
         raise Refused(400, "empty_body")
     if content_type == "application/json" or text.startswith("{"):
-        _json_object(text, "body")
-        return None
+        return _json_object(text, "body")
     try:
         fields = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=True))
     except ValueError:
         raise Refused(400, "not_a_form") from None
     if "payload" in fields:
-        _json_object(fields["payload"], "payload")
+        return _json_object(fields["payload"], "payload")
     return fields
 
 
-def _json_object(text: str, what: str) -> None:
+def _json_object(text: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except ValueError:
@@ -131,6 +143,7 @@ def _json_object(text: str, what: str) -> None:
         raise Refused(400, f"{what}_too_deep") from None
     if not isinstance(value, dict):
         raise Refused(400, f"{what}_not_an_object")
+    return value
 
 
 def _utf8(raw: bytes) -> str:

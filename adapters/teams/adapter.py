@@ -87,7 +87,6 @@ SEND_ATTEMPTS = 4
 SEND_TIMEOUT_SECONDS = 20.0
 RETRY_SECONDS = 1.0
 MAX_RETRY_PAUSE_SECONDS = 30.0
-MAX_BODY_BYTES = 256 * 1024
 MAX_DATA_FIELDS = 40
 MAX_DATA_TEXT = 2000
 SDK_LOGGERS = ("botbuilder", "botframework", "msrest", "msal", "urllib3")
@@ -591,14 +590,12 @@ def connector_error_code(error: BaseException) -> str | None:
 
 
 async def _read_activity(request: web.Request) -> tuple[Activity, dict[str, Any]]:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise Refused(413, "too_large")
-    try:
-        raw = await request.content.read(MAX_BODY_BYTES + 1)
+    try:  # the server has read the body, within its size and time limits (bot/server.py)
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise Refused(413, "too_large") from None
     except Exception:
         raise Refused(400, "unreadable") from None
-    if len(raw) > MAX_BODY_BYTES:
-        raise Refused(413, "too_large")
     try:
         document = json.loads(raw)
     except (ValueError, RecursionError):

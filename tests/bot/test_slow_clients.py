@@ -31,16 +31,16 @@ class Served:
     port: int
 
 
-async def read_like_teams(request: web.Request) -> web.Response:
-    """A handler that reads the stream itself, as the Teams adapter does."""
-    raw = await request.content.read(LIMITS.max_body_bytes + 1)
+async def read_like_the_adapters(request: web.Request) -> web.Response:
+    """A handler that reads the body as the Slack and Teams adapters do."""
+    raw = await request.read()
     return web.json_response({"bytes": len(raw)})
 
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
     app = await create_app(Config(db_path=str(tmp_path / "coach.db")), adapters=[], limits=LIMITS)
-    app.router.add_post("/echo", read_like_teams)
+    app.router.add_post("/echo", read_like_the_adapters)
     runner = web.AppRunner(app, **runner_options(LIMITS))
     await runner.setup()
     assert runner.server is not None
@@ -134,7 +134,7 @@ async def test_a_connection_trickling_its_headers_is_closed_on_the_deadline(
     assert time.monotonic() - started < LIMITS.header_seconds + 2
 
 
-async def test_a_body_read_as_a_stream_still_reaches_the_handler(served: Served) -> None:
+async def test_the_body_the_server_read_in_time_reaches_the_handler(served: Served) -> None:
     async with (
         aiohttp.ClientSession() as session,
         session.post(f"{served.url}/echo", data=b"x" * 1000) as reply,
