@@ -276,15 +276,28 @@ def message_for(task_name: str, payload: dict[str, Any]) -> BrokerMessage:
     """The message taskiq's kicker would send for `task_name(payload)`, without its
     validation, middleware hooks and result handle, which cost more than the rest of queueing
     a job; taskiq's receiver reads it as its own."""
-    return Formatter().dumps(
-        TaskiqMessage.model_construct(
-            task_id=uuid.uuid4().hex,
-            task_name=task_name,
-            labels={},
-            labels_types=None,
-            args=[payload],
-            kwargs={},
-        )
+    return _broker_message(uuid.uuid4().hex, task_name, {}, None, [payload], {})
+
+
+def _broker_message(
+    task_id: str,
+    task_name: str,
+    labels: dict[str, Any],
+    labels_types: dict[str, int] | None,
+    args: list[Any],
+    kwargs: dict[str, Any],
+) -> BrokerMessage:
+    """taskiq's own message document, encoded with msgspec rather than pydantic and json."""
+    document: dict[str, Any] = {
+        "task_id": task_id,
+        "task_name": task_name,
+        "labels": labels,
+        "labels_types": labels_types,
+        "args": args,
+        "kwargs": kwargs,
+    }
+    return BrokerMessage.model_construct(
+        task_id=task_id, task_name=task_name, message=_ENCODER.encode(document), labels=labels
     )
 
 
@@ -292,19 +305,13 @@ class Formatter(TaskiqFormatter):
     """taskiq's own message document, encoded with msgspec rather than pydantic and json."""
 
     def dumps(self, message: TaskiqMessage) -> BrokerMessage:
-        document: dict[str, Any] = {
-            "task_id": message.task_id,
-            "task_name": message.task_name,
-            "labels": message.labels,
-            "labels_types": message.labels_types,
-            "args": message.args,
-            "kwargs": message.kwargs,
-        }
-        return BrokerMessage.model_construct(
-            task_id=message.task_id,
-            task_name=message.task_name,
-            message=_ENCODER.encode(document),
-            labels=message.labels,
+        return _broker_message(
+            message.task_id,
+            message.task_name,
+            message.labels,
+            message.labels_types,
+            message.args,
+            message.kwargs,
         )
 
     def loads(self, message: bytes) -> TaskiqMessage:
