@@ -23,13 +23,17 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.receiver import Receiver
 
+from bot import metrics
 from bot.config import Config, ConfigError
 from bot.streams import DATA, Formatter, StreamBroker, message_for
 
@@ -95,6 +99,7 @@ class Jobs:
         self.consuming = False  # True once consume() runs: this process takes shared jobs
         self.key_source = "process"  # where the signing key came from (see job_key)
         self._failed_at_turn: int | None = None  # the broker's turns when the loop last failed
+        self._backlog_client: Redis | None = None  # made at the first scrape that needs it
 
     @property
     def ready(self) -> bool:
@@ -140,8 +145,24 @@ class Jobs:
     def register(self, name: str, handler: Handler) -> Enqueue:
         """Make `handler` the job `name`; the answer enqueues a payload (plain JSON values)."""
 
+        metrics.job_registered(name)
+        running, done = metrics.JOBS_RUNNING.labels(name), metrics.JOBS_DONE.labels(name)
+        failed, seconds = metrics.JOBS_FAILED.labels(name), metrics.JOB_SECONDS.labels(name)
+        queued = metrics.JOBS_QUEUED.labels(name)
+
         async def run(payload: Payload) -> None:
-            await handler(payload)
+            running.inc()
+            started = time.perf_counter()
+            try:
+                await handler(payload)
+            except Exception:
+                failed.inc()
+                raise
+            else:
+                done.inc()
+            finally:
+                running.dec()
+                seconds.observe(time.perf_counter() - started)
 
         # taskiq renames a task's function and publishes it in its module (for process pools),
         # which a bound method does not allow: give it a plain function with a name of its own.
@@ -150,6 +171,7 @@ class Jobs:
 
         async def enqueue(payload: Payload) -> None:
             await self.broker.kick(message_for(name, payload))
+            queued.inc()
 
         return enqueue
 
@@ -177,6 +199,7 @@ class Jobs:
             try:
                 await self._receiver().listen(stop)
             except Exception as error:
+                metrics.count_store_error("redis")
                 self._failed_at_turn = self._turns()
                 if self._listens() != listens:  # it had reached Redis: this is a new outage
                     outage_logged = False
@@ -186,6 +209,25 @@ class Jobs:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
         log.info("worker_stopped")
+
+    async def backlog(self) -> tuple[int, int] | None:
+        """The shared stream's length and its entries handed out but not done (XLEN and the
+        XPENDING summary of the workers' group), in one round trip; None without Redis."""
+        if not isinstance(self.broker, StreamBroker):
+            return None
+        if self._backlog_client is None:
+            self._backlog_client = Redis(connection_pool=self.broker.connection_pool)
+        pipe = self._backlog_client.pipeline(transaction=False)
+        pipe.xlen(self.broker.queue_name)
+        pipe.xpending(self.broker.queue_name, self.broker.consumer_group_name)
+        length, pending = await pipe.execute(raise_on_error=False)
+        if isinstance(length, Exception):
+            raise length
+        if isinstance(pending, ResponseError):  # NOGROUP: no group yet, so nothing handed out
+            return int(length), 0
+        if isinstance(pending, Exception):
+            raise pending
+        return int(length), int(pending["pending"])
 
     def _listens(self) -> int:
         return self.broker.listens if isinstance(self.broker, StreamBroker) else 0
@@ -223,6 +265,8 @@ class Jobs:
                 await asyncio.wait_for(self.broker.wait_all(), DRAIN_SECONDS)
             except TimeoutError:
                 log.warning("jobs_abandoned", extra={"after_seconds": DRAIN_SECONDS})
+        if self._backlog_client is not None:
+            await self._backlog_client.aclose()  # the broker's pool closes with the broker
         await self.broker.shutdown()
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from bot import metrics
 from bot.adapters import Adapter, Address, Delivery, RecipientGone
 from bot.charts import digest_chart_async
 from bot.digests import digest_json, digest_reply, gather_team_digest
@@ -119,6 +120,7 @@ class Scheduler:
                 await self.turn()
                 failing = False
             except Exception as error:
+                metrics.count_store_error(metrics.store_name_of(self.store))
                 if not failing:
                     log.error("scheduler_failed", extra={"error": type(error).__name__})
                 failing = True
@@ -169,6 +171,7 @@ class Scheduler:
         )
         for send, result in zip(sends, done, strict=True):
             if isinstance(result, Exception):  # the store failed: its index lease brings it back
+                metrics.count_store_error(metrics.store_name_of(self.store))
                 log.error(
                     "scheduled_send_failed", extra=_ids(send) | {"error": type(result).__name__}
                 )
@@ -227,6 +230,7 @@ class Scheduler:
         except Exception as error:
             return await self._failed(send, cadence, slot, key, now, error)
         await self.store.settle_send(key, self.owner, status)
+        metrics.count_scheduled(send.kind, status)
         _log_settled(send, slot.local_date, status.value)
         await self._schedule_next(send, cadence, now, slot)
         return _result(send, status.value, slot.local_date, messages)
@@ -299,6 +303,7 @@ class Scheduler:
         ids = _ids(send, slot.local_date) | {"error": type(error).__name__}
         if retry_at >= cadence.day_ends(slot.local_date):
             await self.store.settle_send(key, self.owner, SendOutcome.MISSED)
+            metrics.count_scheduled(send.kind, SendOutcome.MISSED)
             log.error("scheduled_send_missed", extra=ids)
             await self._schedule_next(send, cadence, now, slot)
             return SendResult(send, SendOutcome.MISSED.value, slot.local_date)

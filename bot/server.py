@@ -23,6 +23,7 @@ from aiohttp import hdrs, web, web_response
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
+from bot import metrics
 from bot.adapters import Adapter, AdapterStatus, installed_adapters
 from bot.coach import Clock, Coach, utc_now
 from bot.config import Config
@@ -191,7 +192,8 @@ async def create_app(
     chosen = installed_adapters() if adapters is None else adapters
     services = build_services(config, store, tier, chosen, clock)
     app = web.Application(
-        client_max_size=limits.max_body_bytes, middlewares=[read_body_within_deadline]
+        client_max_size=limits.max_body_bytes,
+        middlewares=[count_requests, read_body_within_deadline],
     )
     app[SERVICES] = services
     app[BODY_READS] = BodyReads(limits)
@@ -199,6 +201,7 @@ async def create_app(
     _name_no_versions()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_page)
     # Before the adapters mount: cleanup contexts unwind in reverse, so the worker drains its
     # jobs after the adapters stop taking requests and before their HTTP sessions close.
     app.cleanup_ctx.append(_run_jobs)
@@ -210,6 +213,24 @@ async def create_app(
     app.on_cleanup.append(_close_store)
     log.info("store", extra={"store": config.store_name, "tier": tier.value})
     return app
+
+
+@web.middleware
+async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every answer the application gives, by route pattern and status, and how long it took
+    (the outermost middleware: a refused body counts too). A request aiohttp cannot parse is
+    answered before any application sees it, and is not counted."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as answer:
+        status = answer.status
+        raise
+    finally:
+        metrics.observe_request(_route(request), status, time.perf_counter() - started)
 
 
 @web.middleware
@@ -321,6 +342,15 @@ async def healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "alive"})
 
 
+async def metrics_page(request: web.Request) -> web.Response:
+    """Prometheus' text format (or OpenMetrics, if the scraper asks for it): this process's
+    counters, and the shared job stream's backlog read from Redis now."""
+    body, content_type = await metrics.scrape(
+        request.app[SERVICES].jobs.backlog, request.headers.get(hdrs.ACCEPT, "")
+    )
+    return web.Response(body=body, headers={hdrs.CONTENT_TYPE: content_type})
+
+
 async def readyz(request: web.Request) -> web.Response:
     """200 while the store answers and, in a process that takes jobs, its worker reads them;
     else 503 naming what it waits for, so a load balancer sends nothing here meanwhile."""
@@ -338,6 +368,7 @@ async def _waiting_for(services: Services) -> str | None:
     try:
         await services.store.ping()
     except Exception as error:  # any failure to reach the store means "not ready"
+        metrics.count_store_error(services.config.store_name)
         log.warning(
             "not_ready", extra={"store": services.config.store_name, "error": type(error).__name__}
         )

@@ -35,6 +35,7 @@ from taskiq import AckableMessage, BrokerMessage, TaskiqFormatter, TaskiqMessage
 from taskiq_redis import RedisStreamBroker
 
 from bot.batched import Batched
+from bot.metrics import count_delivery
 
 log = logging.getLogger("voicemail_coach.jobs")
 
@@ -178,6 +179,7 @@ class StreamBroker(RedisStreamBroker):
         if deliveries > MAX_DELIVERIES:
             await self._set_aside(entry_id, fields, "delivered_too_often")
             return None
+        count_delivery(data, deliveries)
         return AckableMessage(data=data, ack=self._ack_generator(entry_id, self.queue_name))
 
     async def _set_aside(self, entry_id: bytes, fields: dict[bytes, bytes], reason: str) -> None:
