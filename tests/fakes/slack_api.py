@@ -11,11 +11,13 @@ recorded or takes effect, as Slack does.
 As a process (the integrator's multi-process tests and the benchmark):
 
     python -m tests.fakes.slack_api --port 8765 --record posted.jsonl \\
-        [--host 127.0.0.1] [--rate-limit-every N] [--fail-every N] [--retry-after 1]
+        [--host 127.0.0.1] [--rate-limit-every N] [--fail-every N] [--retry-after 1] \\
+        [--delay users.info=1.5]
 
 It prints `listening on http://HOST:PORT` once it listens (with --port 0, on a free port),
 records each chat.postMessage it accepts as one JSON line in the --record file (channel,
-user, token, ref, text, ts), and stops on SIGTERM or SIGINT. Point SLACK_API_URL at
+user, token, ref, text, ts) and each answer posted to a response_url as one with its name
+(response_url, text), and stops on SIGTERM or SIGINT. Point SLACK_API_URL at
 `http://HOST:PORT/api/`.
 """
 
@@ -56,6 +58,7 @@ class FakeSlack:
     rate_limit_every: int = 0  # every Nth API request is answered 429 (0: never)
     fail_every: int = 0  # every Nth API request is answered 500 (0: never)
     retry_after: int = 1
+    delays: dict[str, float] = field(default_factory=dict)  # method -> seconds before answering
     keep_calls: bool = True  # off in a long-running process: the record file is enough
     record: IO[str] | None = None
     # OAuth: the app credentials oauth.v2.access accepts, the team it installs into, and the
@@ -267,6 +270,8 @@ def _refused(fake: FakeSlack, method: str, status: int) -> web.Response:
 async def fake_slack_app(fake: FakeSlack) -> web.Application:
     async def api(request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if method in fake.delays:  # a slow Slack: the caller's job stays in flight meanwhile
+            await asyncio.sleep(fake.delays[method])
         status = fake.refusal(method)
         if status is not None:
             return _refused(fake, method, status)
@@ -292,6 +297,13 @@ async def fake_slack_app(fake: FakeSlack) -> web.Application:
 
     async def respond(request: web.Request) -> web.Response:
         fake.responses.append(await request.json())
+        if fake.record is not None:
+            line = {
+                "response_url": request.match_info["name"],
+                "text": fake.responses[-1].get("text"),
+            }
+            fake.record.write(json.dumps(line) + "\n")
+            fake.record.flush()
         return web.Response(text="ok")
 
     app = web.Application(client_max_size=8 * 1024 * 1024)
@@ -338,6 +350,7 @@ def run_fake_slack(
     rate_limit_every: int = 0,
     fail_every: int = 0,
     retry_after: int = 1,
+    delays: dict[str, float] | None = None,
 ) -> None:
     """Serve the fake until SIGTERM or SIGINT, each accepted chat.postMessage a line in
     `record`."""
@@ -345,6 +358,7 @@ def run_fake_slack(
         rate_limit_every=rate_limit_every,
         fail_every=fail_every,
         retry_after=retry_after,
+        delays=delays or {},
         keep_calls=False,
     )
     with record.open("a", encoding="utf-8") if record else nullcontext() as file:
@@ -364,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fail-every", type=int, default=0, metavar="N",
                         help="answer every Nth API request 500")  # fmt: skip
     parser.add_argument("--retry-after", type=int, default=1, metavar="SECONDS")
+    parser.add_argument("--delay", action="append", default=[], metavar="METHOD=SECONDS",
+                        help="answer each request to METHOD (users.info) SECONDS late")  # fmt: skip
     args = parser.parse_args(argv)
     run_fake_slack(
         args.port,
@@ -372,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit_every=args.rate_limit_every,
         fail_every=args.fail_every,
         retry_after=args.retry_after,
+        delays={m: float(s) for m, _, s in (d.partition("=") for d in args.delay)},
     )
     return 0
 
