@@ -447,7 +447,9 @@ class SlackDelivery:
         if how is Delivery.DIRECT:
             await self._direct_message(reply, address)
             return
-        respond = self.urls.respond_for(address.target, fallback=_no_response_url)
+        respond = self.urls.respond_for(
+            address.target, _no_response_url, (address.tenant, address.user_id)
+        )
         if how is Delivery.REPLACE:
             await _send(respond, reply, replace_original=True)
         else:
@@ -590,14 +592,11 @@ async def _send(
     response_type: str | None = None,
     replace_original: bool | None = None,
 ) -> None:
-    response = await asyncio.wait_for(
-        respond(
-            text=render_text(reply),
-            blocks=render_blocks(reply),
-            response_type=response_type,
-            replace_original=replace_original,
-        ),
-        RESPOND_TIMEOUT_SECONDS,
+    response = await respond(  # ResponseUrls bounds each attempt and retries (RetryPolicy)
+        text=render_text(reply),
+        blocks=render_blocks(reply),
+        response_type=response_type,
+        replace_original=replace_original,
     )
     status = getattr(response, "status_code", 200)
     if status != 200:
