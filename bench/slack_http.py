@@ -42,6 +42,14 @@ caches users.info for an hour).
 3. Capacity, closed loop: --clients connections each send their next request as soon as the
    last is answered, for --closed-seconds: acks a second of each target (the service's workers
    paused, as in 2), then answers a second as its workers post the backlog.
+4. Worker: --worker-jobs slash commands acked by the web tier with the workers stopped, then
+   drained, timed from resuming them to the last answer: once by the service's workers, once
+   (after those have stopped) by a bare worker, a subprocess of this bench that takes the same
+   jobs from the same stream and consumer group with the project's own Jobs and posts a fixed
+   answer to each response_url. Answers a second per core is answers over the worker's CPU
+   seconds; the target is the service's worker at >= 0.5x the bare worker's.
+
+--parts runs some of them (fixed,highest,capacity,worker; all by default), in that order.
 
 Each row shows the CPU used (percent of one CPU) by the server under test, its workers, this
 process, the fake Slack and Redis (INFO cpu). By default the server under test (the service's
@@ -66,6 +74,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import argparse
 import asyncio
 import contextlib
+import json
 import math
 import os
 import random
@@ -73,7 +82,7 @@ import signal
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -118,6 +127,8 @@ COMMAND = "/voicemail"
 EVENTS_PATH = "/slack/events"
 TARGET_P99_MS = 50.0
 TARGET_SHARE = 0.70  # of the floor's highest sustained rate
+TARGET_WORKER_SHARE = 0.5  # of the bare worker's answers a second per core
+PARTS = ("fixed", "highest", "capacity", "worker")
 ACHIEVED_SHARE = 0.95  # of the offered rate, for a step to pass
 SEED = 2026
 
@@ -242,6 +253,65 @@ def serve_floor(port: int, api_url: str) -> None:
         return response
 
     run_floor(port, EVENTS_PATH, events)
+
+
+# The bare worker (a subprocess)
+
+
+# What the bare worker posts to every job's response_url: a decision's size, made once.
+BARE_ANSWER = json.dumps(
+    {
+        "response_type": "ephemeral",
+        "text": "Leave a voicemail · a prospect @ a company",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "Leave a voicemail"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "A fixed answer. " * 20}},
+        ],
+    }
+).encode()
+
+
+def serve_bare_worker(port: int) -> None:
+    asyncio.run(bare_worker(port))
+
+
+async def bare_worker(port: int) -> None:
+    """Takes the Slack jobs as `voicemail-coach worker` does (the project's Jobs on the same
+    stream, consumer group and key) and posts BARE_ANSWER to each one's response_url: no
+    coach, no store, no Slack SDK. /readyz answers 200 once it reads the stream."""
+    from adapters.slack.app import JOB_NAME
+    from bot.config import Config
+    from bot.jobs import Jobs
+
+    jobs = Jobs.open(Config.from_env())
+    session = aiohttp.ClientSession()
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+
+    async def post_fixed_answer(payload: dict[str, Any]) -> None:
+        url = str(payload["response_url"])
+        async with session.post(url, data=BARE_ANSWER, headers=headers) as response:
+            await response.read()
+
+    jobs.register(JOB_NAME, post_fixed_answer)
+
+    async def readyz(_: web.Request) -> web.Response:
+        return web.Response(status=200 if jobs.consuming and jobs.ready else 503)
+
+    app = web.Application()
+    app.router.add_get("/readyz", readyz)
+    app.on_startup.append(exit_with_parent)  # it SIGTERMs us: `stop` below
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    site_runner = web.AppRunner(app)
+    await site_runner.setup()
+    await web.TCPSite(site_runner, HOST, port).start()
+    await jobs.start()
+    try:
+        await jobs.consume(stop)
+    finally:
+        await jobs.close()
+        await session.close()
+        await site_runner.cleanup()
 
 
 class Generator:
@@ -375,6 +445,45 @@ class Capacity:
         )
 
 
+@dataclass
+class Drain:
+    """A backlog of jobs queued with the worker paused, then drained: how fast, at what CPU."""
+
+    worker: str
+    jobs: int  # acked, each with its job in Redis
+    answers: int
+    apologies: int
+    seconds: float  # from resuming the worker to the backlog's last answer
+    cpu_seconds: float  # the worker's, meanwhile
+    sample: str = ""
+
+    @property
+    def answers_per_second(self) -> float:
+        return self.answers / self.seconds if self.seconds > 0 else math.nan
+
+    @property
+    def cpu_share(self) -> float:
+        """Of one CPU, while it drained."""
+        return self.cpu_seconds / self.seconds if self.seconds > 0 else math.nan
+
+    @property
+    def per_core(self) -> float:
+        """Answers a second of CPU: what one core busy with nothing else would post."""
+        return self.answers / self.cpu_seconds if self.cpu_seconds > 0 else math.nan
+
+    HEADER = (
+        f"  {'worker':<26}{'jobs':>7}{'answers':>9}{'apologies':>10}{'drain s':>9}"
+        f"{'answers/s':>11}{'cpu %':>7}{'answers/s per core':>20}"
+    )
+
+    def row(self) -> str:
+        return (
+            f"  {self.worker:<26}{self.jobs:>7}{self.answers:>9}{self.apologies:>10}"
+            f"{self.seconds:>9.2f}{self.answers_per_second:>11.1f}{100 * self.cpu_share:>7.0f}"
+            f"{self.per_core:>20.1f}"
+        )
+
+
 class Bench:
     def __init__(
         self, args: argparse.Namespace, fake_url: str, cpu: Cpu, workers: list[Child]
@@ -386,6 +495,7 @@ class Bench:
         self.session: aiohttp.ClientSession | None = None
         self.calls: dict[str, int] = {}
         self.last_arrival = math.nan
+        self.start_bare_worker: Callable[[], Awaitable[Child]] | None = None
 
     @contextlib.contextmanager
     def web_tier_alone(self, target: str, pause: bool) -> Iterator[None]:
@@ -468,6 +578,36 @@ class Bench:
         self.calls = {str(k): int(v) for k, v in stats["calls"].items()}
         arrivals = {int(number): float(at) for number, at in stats["arrivals"]}
         return arrivals, {int(number) for number in stats["apologies"]}, str(stats["sample"])
+
+    async def drained(
+        self, name: str, workers: list[Child], generator: Generator, tag: str
+    ) -> Drain:
+        """--worker-jobs slash commands acked by the web tier with `workers` stopped (SIGSTOP),
+        their jobs left in Redis; then the workers resumed and timed until the last answer."""
+        shots = generator.shots(tag, self.args.worker_jobs)
+        for worker in workers:
+            worker.process.send_signal(signal.SIGSTOP)
+        try:
+            fired, _ = await hammer(generator.port, shots, self.args.clients, 600.0)
+            ok = {n for n, status in enumerate(fired.status) if status == 200}
+            await asyncio.sleep(0.5)  # the last XADDs settle; nothing is read meanwhile
+            before = sum(self.cpu.process(worker.process.pid) for worker in workers)
+            resumed = time.monotonic()
+        finally:
+            for worker in workers:
+                worker.process.send_signal(signal.SIGCONT)
+        arrivals, apologies, sample = await self.drain(tag, len(ok))
+        after = sum(self.cpu.process(worker.process.pid) for worker in workers)
+        answered = [at for number, at in arrivals.items() if number in ok]
+        return Drain(
+            worker=name,
+            jobs=len(ok),
+            answers=len(answered),
+            apologies=len(apologies),
+            seconds=max(answered, default=resumed) - resumed,
+            cpu_seconds=after - before,
+            sample=sample,
+        )
 
     async def capacity(self, target: str, generator: Generator, tag: str) -> Capacity:
         """Closed loop: what `--clients` back-to-back clients get through in --closed-seconds."""
@@ -680,9 +820,24 @@ async def bench(args: argparse.Namespace) -> int:
                 await wait_ready(session, floor, f"http://{HOST}:{floor_port}/healthz")
                 pids = {child.name: child.process.pid for child in children}
                 cpu = Cpu({"fake": pids["fake-slack"], **pids}, args.redis_url)
+
+                async def start_bare_worker() -> Child:
+                    port = free_port()
+                    bare = spawn(
+                        "bare-worker",
+                        [*me, "--role", "bare-worker", "--port", str(port)],
+                        env,
+                        driver_cpus,
+                        logs,
+                    )
+                    children.append(bare)
+                    await wait_ready(session, bare, f"http://{HOST}:{port}/readyz")
+                    return bare
+
                 try:
                     runner = Bench(args, fake_url, cpu, workers)
                     runner.session = session
+                    runner.start_bare_worker = start_bare_worker
                     return await measure(args, runner, service_port, floor_port, fake_url, where)
                 finally:
                     await cpu.close()
@@ -696,7 +851,7 @@ async def bench(args: argparse.Namespace) -> int:
             deleted = await delete_prefix(args.redis_url, prefix)
             print(f"\nstopped {len(children)} subprocesses; cleaned up {deleted:,} Redis keys")
             for child in children:
-                if child.name == "service" or child.name.startswith("worker"):
+                if child.name in ("service", "bare-worker") or child.name.startswith("worker"):
                     complained = complaints(child.log) or "none"
                     print(f"{child.name} log, warnings and errors: {complained}")
 
@@ -715,7 +870,7 @@ async def measure(
     }
     print(
         f"voicemail-coach Slack HTTP benchmark: Python {sys.version.split()[0]}, "
-        f"{os.cpu_count()} CPUs, {where}"
+        f"{os.cpu_count()} CPUs, {where}; parts: {', '.join(args.parts)}"
     )
     print(
         f"{TEAMS} teams x {USERS_PER_TEAM} users, a warm-up of one command per user per target; "
@@ -723,7 +878,26 @@ async def measure(
     )
     for target, generator in generators.items():
         await runner.warm_up(target, generator, f"{target[0]}w")
+    fixed = await fixed_part(args, runner, generators) if "fixed" in args.parts else None
+    highest = await highest_part(args, runner, generators) if "highest" in args.parts else None
+    capacity = await capacity_part(args, runner, generators) if "capacity" in args.parts else None
+    # Last: it stops the service's workers to let the bare worker have the stream to itself.
+    drains = (
+        await worker_part(args, runner, generators["service"]) if "worker" in args.parts else None
+    )
+    print()
+    met = [
+        *([] if fixed is None else fixed_summary(args, runner, *fixed)),
+        *([] if highest is None else highest_summary(args, highest)),
+        *([] if capacity is None else capacity_summary(args, *capacity)),
+        *([] if drains is None else worker_summary(drains)),
+    ]
+    return 0 if all(met) else 1
 
+
+async def fixed_part(
+    args: argparse.Namespace, runner: Bench, generators: dict[str, Generator]
+) -> tuple[dict[str, Run], dict[str, list[Run]]]:
     print(
         f"\nfixed rate: {args.rate:g} req/s for {args.seconds:g} s, {args.repeats} times each, "
         f"taking turns"
@@ -738,8 +912,12 @@ async def measure(
             repeats[target].append(run)
             print(row(run), flush=True)
             await asyncio.sleep(1.0)
-    fixed = {target: median_run(runs) for target, runs in repeats.items()}
+    return {target: median_run(runs) for target, runs in repeats.items()}, repeats
 
+
+async def highest_part(
+    args: argparse.Namespace, runner: Bench, generators: dict[str, Generator]
+) -> dict[str, tuple[float | None, list[Run]]]:
     print(
         f"\nhighest sustained rate: steps of {args.step_seconds:g} s from {args.rate:g} req/s "
         f"x{args.step_factor:g} up to {args.max_rate:g}, then {args.refine} bisections; a step "
@@ -751,7 +929,12 @@ async def measure(
     highest: dict[str, tuple[float | None, list[Run]]] = {}
     for target, generator in generators.items():
         highest[target] = await runner.highest(target, generator)
+    return highest
 
+
+async def capacity_part(
+    args: argparse.Namespace, runner: Bench, generators: dict[str, Generator]
+) -> tuple[dict[str, Capacity], str]:
     print(
         f"\ncapacity, closed loop, {args.repeats} rounds: {args.clients} clients on keep-alive "
         f"connections, each sending its next request as soon as the last is answered, for "
@@ -771,14 +954,64 @@ async def measure(
     # Each round's ratio compares two runs a few seconds apart, which a noisy machine affects
     # alike; the summary takes the round with the median ratio.
     rounds.sort(key=lambda pair: pair["service"].throughput / pair["floor"].throughput)
-    capacity = rounds[(len(rounds) - 1) // 2]
     ratios = " / ".join(
         f"{pair['service'].throughput / pair['floor'].throughput:.0%}" for pair in rounds
     )
+    return rounds[(len(rounds) - 1) // 2], ratios
 
+
+async def worker_part(
+    args: argparse.Namespace, runner: Bench, generator: Generator
+) -> tuple[Drain, Drain]:
+    print(
+        f"\nworker: {args.worker_jobs} slash commands acked by the web tier with the workers "
+        f"stopped, then drained: once by the service's {args.workers} `voicemail-coach worker`"
+        f"(s), once (after those stopped) by a bare worker that takes the same jobs with the "
+        f"project's Jobs and posts a fixed answer; answers/s per core = answers / the worker's "
+        f"CPU seconds"
+    )
+    print(Drain.HEADER)
+    ours = await runner.drained(
+        f"voicemail-coach worker x{args.workers}", runner.workers, generator, "kw"
+    )
+    print(ours.row(), flush=True)
+    for worker in runner.workers:  # a stopped reader would still be handed jobs: end them
+        stop(worker)
+    assert runner.start_bare_worker is not None
+    bare_child = await runner.start_bare_worker()
+    bare = await runner.drained("bare worker (fixed answer)", [bare_child], generator, "kb")
+    print(bare.row(), flush=True)
+    stop(bare_child)
+    return ours, bare
+
+
+def worker_summary(drains: tuple[Drain, Drain]) -> list[bool]:
+    ours, bare = drains
+    ratio = ours.per_core / bare.per_core if bare.per_core > 0 else math.nan
+    for drain in drains:
+        print(
+            f"{drain.worker}: {drain.answers} answers of {drain.jobs} jobs "
+            f"({drain.apologies} apologies) in {drain.seconds:.2f} s: "
+            f"{drain.answers_per_second:.0f} answers/s at {drain.cpu_share:.0%} of a CPU, "
+            f"{drain.per_core:.0f} answers/s per core"
+        )
+    if ours.sample:
+        print(f"  a sample answer: {ours.sample.splitlines()[0][:100]!r}")
+    complete = ours.answers == ours.jobs and bare.answers == bare.jobs and not ours.apologies
+    met = complete and ratio >= TARGET_WORKER_SHARE
+    print(
+        f"target: worker >= {TARGET_WORKER_SHARE:g}x the bare worker's answers/s per core: "
+        f"{'met' if met else 'NOT MET'} ({ratio:.2f}x"
+        + ("" if complete else "; some jobs went unanswered or were apologised for")
+        + ")"
+    )
+    return [met]
+
+
+def fixed_summary(
+    args: argparse.Namespace, runner: Bench, fixed: dict[str, Run], repeats: dict[str, list[Run]]
+) -> list[bool]:
     service, floor = fixed["service"], fixed["floor"]
-    (service_max, service_runs), (floor_max, floor_runs) = highest["service"], highest["floor"]
-    print()
     for run in (service, floor):
         p99s = " / ".join(f"{r.p99_ms:.1f}" for r in repeats[run.target])
         print(
@@ -804,6 +1037,18 @@ async def measure(
     if service.sample:
         print(f"  a sample answer: {service.sample.splitlines()[0][:100]!r}")
     print(f"  fake Slack Web API calls: {runner.calls}")
+    fast = service.p99_ms < TARGET_P99_MS and service.errors == 0
+    print(
+        f"target: service p99 < {TARGET_P99_MS:g} ms at {args.rate:g} req/s: "
+        f"{'met' if fast else 'NOT MET'} ({service.p99_ms:.2f} ms, {service.errors} errors)"
+    )
+    return [fast]
+
+
+def highest_summary(
+    args: argparse.Namespace, highest: dict[str, tuple[float | None, list[Run]]]
+) -> list[bool]:
+    (service_max, service_runs), (floor_max, floor_runs) = highest["service"], highest["floor"]
     print(
         f"highest sustained: service {_rate(service_max, service_runs, args.max_rate)}, "
         f"floor {_rate(floor_max, floor_runs, args.max_rate)}"
@@ -817,6 +1062,17 @@ async def measure(
             f"  service/floor = {share:.0%}"
             + (" (the floor reached the cap, so this is an upper bound)" if capped else "")
         )
+    sustained = share >= TARGET_SHARE
+    print(
+        f"target: service >= {TARGET_SHARE:.0%} of the floor's throughput, highest rate with "
+        f"p99 <= {args.p99_bound:g} ms: {'met' if sustained else 'NOT MET'} ({share:.0%})"
+    )
+    return [sustained]
+
+
+def capacity_summary(
+    args: argparse.Namespace, capacity: dict[str, Capacity], ratios: str
+) -> list[bool]:
     service_work, floor_work = capacity["service"].throughput, capacity["floor"].throughput
     work_share = service_work / floor_work if floor_work else math.nan
     print(
@@ -825,22 +1081,20 @@ async def measure(
         f"{args.workers} worker(s) then posted {capacity['service'].answers_per_second:.0f} "
         f"answers/s (the round with the median ratio of {args.repeats}: {ratios})"
     )
-    fast = service.p99_ms < TARGET_P99_MS and service.errors == 0
-    sustained = share >= TARGET_SHARE
     enough = work_share >= TARGET_SHARE
-    print(
-        f"target: service p99 < {TARGET_P99_MS:g} ms at {args.rate:g} req/s: "
-        f"{'met' if fast else 'NOT MET'} ({service.p99_ms:.2f} ms, {service.errors} errors)"
-    )
     print(
         f"target: service >= {TARGET_SHARE:.0%} of the floor's throughput, closed-loop capacity: "
         f"{'met' if enough else 'NOT MET'} ({work_share:.0%})"
     )
-    print(
-        f"target: service >= {TARGET_SHARE:.0%} of the floor's throughput, highest rate with "
-        f"p99 <= {args.p99_bound:g} ms: {'met' if sustained else 'NOT MET'} ({share:.0%})"
-    )
-    return 0 if fast and enough and sustained else 1
+    return [enough]
+
+
+def _parts(text: str) -> tuple[str, ...]:
+    parts = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [part for part in parts if part not in PARTS]
+    if unknown or not parts:
+        raise argparse.ArgumentTypeError(f"parts are some of {','.join(PARTS)}, not {text!r}")
+    return parts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -863,11 +1117,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--closed-requests", type=int, default=30_000, help="most closed-loop requests a target"
     )
+    parser.add_argument(
+        "--worker-jobs", type=int, default=3000, help="jobs each worker drains, part worker (3000)"
+    )
+    parser.add_argument(
+        "--parts",
+        type=_parts,
+        default=PARTS,
+        help=f"comma list of the parts to run, of {','.join(PARTS)} (all)",
+    )
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin CPUs")
     parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     )
-    parser.add_argument("--role", choices=("fake-slack", "floor"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--role", choices=("fake-slack", "floor", "bare-worker"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -876,6 +1141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.role == "floor":
         serve_floor(args.port, args.api_url)
+        return 0
+    if args.role == "bare-worker":
+        serve_bare_worker(args.port)
         return 0
     return run_timed(bench, parser, args)
 
