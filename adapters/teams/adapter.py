@@ -56,6 +56,7 @@ from bot.adapters import (
     apologise,
     apology,
 )
+from bot.metrics import DELIVERIES_GIVEN_UP, DELIVERIES_RETRIED
 from bot.pacing import Pacer
 from bot.types import ButtonPress, Reply, Request
 
@@ -81,12 +82,16 @@ ADD_THE_APP = (
     "Voicemail Coach, then Add."
 )
 # Microsoft asks bots to retry these with backoff: throttled (429), a precondition lost to a
-# concurrent change (412), and the service's own trouble (502, 503, 504).
-RETRY_STATUSES = frozenset({412, 429, 502, 503, 504})
+# concurrent change (412), and the service's own trouble (500, 502, 503, 504). An attempt that
+# times out is tried again too.
+RETRY_STATUSES = frozenset({412, 429, 500, 502, 503, 504})
 SEND_ATTEMPTS = 4
 SEND_TIMEOUT_SECONDS = 20.0
 RETRY_SECONDS = 1.0
 MAX_RETRY_PAUSE_SECONDS = 30.0
+# No attempt starts, or runs on, past this long after the first: a worker holds its job for
+# VOICEMAIL_COACH_RECLAIM_SECONDS (60 s by default), after which another one answers it again.
+SEND_WINDOW_SECONDS = 45.0
 MAX_DATA_FIELDS = 40
 MAX_DATA_TEXT = 2000
 SDK_LOGGERS = ("botbuilder", "botframework", "msrest", "msal", "urllib3")
@@ -131,6 +136,7 @@ class TeamsAdapter:
         self.enqueue: Enqueue | None = None
         self.retry_seconds = RETRY_SECONDS
         self.send_timeout_seconds = SEND_TIMEOUT_SECONDS
+        self.send_window_seconds = SEND_WINDOW_SECONDS
         self.pacer = Pacer(1.0 / TENANT_REQUESTS_PER_SECOND)
 
     def add_commands(self, commands: argparse._SubParsersAction[Any]) -> None:
@@ -481,26 +487,36 @@ class TeamsAdapter:
             context.activity.id = reference.activity_id
             await context.send_activity(message)
 
+        deadline = asyncio.get_running_loop().time() + self.send_window_seconds
         for attempt in range(1, SEND_ATTEMPTS + 1):
             # The connector asks for a token synchronously: have it cached without blocking.
             await asyncio.to_thread(self.authenticator.credentials.prefetch_token)
             await self.pacer.wait(address.tenant)
+            left = deadline - asyncio.get_running_loop().time()
             try:
                 # msrest would wait 100 s for an answer; a reply that late is no use.
                 await asyncio.wait_for(
                     self.bot.continue_conversation(reference, send, bot_app_id=self.config.app_id),
-                    self.send_timeout_seconds,
+                    max(min(self.send_timeout_seconds, left), 0.001),
                 )
                 return
             except Exception as error:
-                code = connector_error_code(error)
+                code = "timeout" if isinstance(error, TimeoutError) else connector_error_code(error)
                 if code is None:
                     raise
-                if attempt == SEND_ATTEMPTS or status_of(error) not in RETRY_STATUSES:
-                    raise TeamsDeliveryError(code, status_of(error)) from None
+                retryable = code == "timeout" or status_of(error) in RETRY_STATUSES
                 pause = self.retry_pause(attempt, error)
+                late = asyncio.get_running_loop().time() + pause >= deadline
+                if not retryable:
+                    raise TeamsDeliveryError(code, status_of(error)) from None
+                if attempt == SEND_ATTEMPTS or late:
+                    _given_up(address, code, attempt)
+                    if code == "timeout":
+                        raise
+                    raise TeamsDeliveryError(code, status_of(error)) from None
             retry = {"tenant": address.tenant, "code": code, "attempt": attempt}
             log.warning("teams_send_retried", extra={**retry, "pause_seconds": round(pause, 2)})
+            DELIVERIES_RETRIED.labels(channel=NAME).inc()
             await asyncio.sleep(pause)
 
     def retry_pause(self, attempt: int, error: BaseException) -> float:
@@ -624,6 +640,15 @@ def _member_ids(members: object) -> set[str]:
 
 def _address(tenant: str, user_id: str, reference: dict[str, Any]) -> Address:
     return Address(NAME, tenant, user_id, json.dumps(reference))
+
+
+def _given_up(address: Address, code: str, attempts: int) -> None:
+    DELIVERIES_GIVEN_UP.labels(channel=NAME).inc()
+    log.error(
+        "delivery_given_up",
+        extra={"channel": NAME, "tenant": address.tenant, "user": address.user_id,
+               "attempts": attempts, "error": code},
+    )  # fmt: skip
 
 
 def _log_failure(
