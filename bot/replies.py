@@ -65,6 +65,15 @@ ADVISED_OUTCOME = {
 }
 # The legal-hours warning of policy.decide ends with "Do not dial now."
 DO_NOT_DIAL_HEADING = "Don't dial now: outside calling hours"
+# While the store cannot be reached (bot/fallback.py): a decision from the policy alone, and
+# what is refused because it would read or save something.
+HISTORY_UNAVAILABLE = (
+    "Your history is unavailable right now (I can't reach my records), so this is the policy "
+    "alone: as for a first call, without your script. Nothing was saved."
+)
+STORE_DOWN_HEADING = "I can't reach my records right now"
+STORE_DOWN_CLICK = "Nothing was saved. Please click the button again in a few minutes."
+STORE_DOWN_COMMAND = "Nothing was saved. Please send the command again in a few minutes."
 OUTCOME_WORDS = {
     Outcome.LEFT: "left a voicemail",
     Outcome.SKIPPED: "hung up without a message",

@@ -1,0 +1,85 @@
+"""While the store is down: a decision from the policy alone, help and grammar errors as ever,
+and a clear refusal for everything that reads or saves records. The coach, on a store that
+works, is the reference for the decision."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot import replies
+from bot.coach import Coach
+from bot.commands import AskDecision, parse
+from bot.fallback import reply_without_store
+from bot.store.sqlite import SQLiteStore
+from bot.types import Actor, ButtonPress, Platform, Reply, Request, Tone
+
+NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday, 10:00 in New York
+RITA = Actor(Platform.SLACK, "T1", "U1", display_name="Rita Rep", timezone="America/New_York")
+
+
+def asked(text: str) -> Reply:
+    return reply_without_store(Request(actor=RITA, text=text), NOW)
+
+
+def words(reply: Reply) -> str:
+    return "\n".join((reply.heading, *reply.paragraphs))
+
+
+async def test_a_decision_is_the_policys_own_and_says_history_is_unavailable(
+    tmp_path: Path,
+) -> None:
+    text = "Jane Doe at Acme referred by Sam"
+    alone = asked(text)
+    store = await SQLiteStore.open(tmp_path / "t.db")
+    try:
+        full = await Coach(store, clock=lambda: NOW).handle(Request(actor=RITA, text=text))
+    finally:
+        await store.close()
+    assert alone.paragraphs[0] == replies.HISTORY_UNAVAILABLE
+    assert "Nothing was saved" in alone.paragraphs[0]
+    # The same advice, facts and reasons as the coach gives for a first call; then the coach
+    # goes on to what the rep's profile lacks for a script, which cannot be read now.
+    assert (alone.heading, alone.facts) == (full.heading, full.facts)
+    assert alone.paragraphs[1:] == full.paragraphs[: len(alone.paragraphs) - 1]
+    assert alone.buttons == () and alone.script is None  # nothing to check in, no profile
+
+
+def test_the_facts_typed_change_the_decision_as_they_do_for_the_coach() -> None:
+    plain, referred = asked("Jane Doe at Acme"), asked("Jane Doe at Acme referred by Sam")
+    assert isinstance(parse("Jane Doe at Acme referred by Sam"), AskDecision)
+    assert words(plain) != words(referred)
+
+
+@pytest.mark.parametrize(
+    "text", ["queue", "log Jane Doe @ Acme left", "history Jane Doe at Acme", "me phone 555 0100",
+             "forget me", "team", "settings final-attempt 4", "export"],
+)  # fmt: skip
+def test_what_needs_records_is_refused_saying_nothing_was_saved(text: str) -> None:
+    reply = asked(text)
+    assert reply.heading == replies.STORE_DOWN_HEADING
+    assert reply.paragraphs == (replies.STORE_DOWN_COMMAND,)
+    assert reply.tone is Tone.ERROR
+
+
+def test_a_check_in_click_is_refused_asking_to_click_again() -> None:
+    button = ButtonPress(replies.CHECK_IN, "left:2026-12-02T15:00:00+00:00:jane doe@acme")
+    reply = reply_without_store(Request(actor=RITA, button=button), NOW)
+    assert reply.heading == replies.STORE_DOWN_HEADING
+    assert reply.paragraphs == (replies.STORE_DOWN_CLICK,)
+
+
+def test_help_and_grammar_errors_need_no_store() -> None:
+    assert asked("help") == replies.help_reply()
+    assert asked("histroy Jane Doe @ Acme").tone is Tone.ERROR
+    assert asked("histroy Jane Doe @ Acme").heading != replies.STORE_DOWN_HEADING
+
+
+def test_a_decision_form_is_decided_or_its_errors_shown() -> None:
+    form = {"name": "Jane Doe", "company": "Acme"}
+    decided = reply_without_store(Request(actor=RITA, form=form), NOW)
+    assert decided.paragraphs[0] == replies.HISTORY_UNAVAILABLE
+    wrong = reply_without_store(Request(actor=RITA, form={"name": "", "company": ""}), NOW)
+    assert wrong.field_errors
