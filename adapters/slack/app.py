@@ -47,9 +47,10 @@ from adapters.slack.sdk_logs import quiet_logger
 from bot import replies
 from bot.adapters import APOLOGY, AdapterStatus, Address, Delivery, RecipientGone, answer
 from bot.commands import GrammarError, needs_manager, parse
+from bot.fallback import reply_without_store
 from bot.pacing import Pacer
 from bot.server import Services
-from bot.types import Actor, ButtonPress, Reply, Request
+from bot.types import Actor, ButtonPress, Platform, Reply, Request
 
 log = logging.getLogger("voicemail_coach.slack")
 
@@ -297,8 +298,9 @@ class SlackListeners:
         )
         if await self._queued(job):
             await ack()
-        else:  # the acknowledgement itself carries the apology: no call to Slack needed
-            await ack(text=APOLOGY, response_type="ephemeral")
+        else:  # no queue (Redis is down): the ack carries what needs no store, or the refusal
+            reply = reply_without_store(_request(job, _actor_of(job)))
+            await ack(response_type="ephemeral", **self.adapter.render(reply))
 
     async def on_button(
         self, ack: Any, action: dict[str, Any], body: dict[str, Any], context: Any, respond: Respond
@@ -316,8 +318,9 @@ class SlackListeners:
         )
         queued = await self._queued(job)
         await ack()
-        if not queued:
-            self.after_ack(_say_sorry(self.urls.respond_for(job.response_url, fallback=respond)))
+        if not queued:  # the message and its buttons stay, to be clicked again
+            respond = self.urls.respond_for(job.response_url, respond, (job.tenant, job.user_id))
+            self.after_ack(self._say_without_store(respond, job))
 
     async def on_decision_submitted(
         self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any, client: Any
@@ -338,8 +341,8 @@ class SlackListeners:
         )
         queued = await self._queued(job)
         await ack()
-        if not queued:
-            self.after_ack(_post_apology(client, job))
+        if not queued:  # the policy-only decision, posted privately as the worker would
+            self.after_ack(self._post_without_store(client, job))
 
     async def on_home_opened(
         self, ack: Any, event: dict[str, Any], context: Any, client: Any
@@ -363,6 +366,23 @@ class SlackListeners:
             _log_failure("enqueue_failed", job, error)
             return False
         return True
+
+    async def _say_without_store(self, respond: Respond, job: SlackJob) -> None:
+        """A click that could not be queued: the refusal, as a message of its own (the one
+        clicked is not replaced)."""
+        reply = reply_without_store(_request(job, _actor_of(job)))
+        try:
+            await respond(response_type="ephemeral", replace_original=False,
+                          **self.adapter.render(reply))  # fmt: skip
+        except Exception as error:
+            _log_failure("refusal_failed", job, error)
+
+    async def _post_without_store(self, client: Any, job: SlackJob) -> None:
+        reply = reply_without_store(_request(job, _actor_of(job)))
+        try:
+            await _post_privately(client, job, render_text(reply), render_blocks(reply))
+        except Exception as error:
+            _log_failure("refusal_failed", job, error)
 
     async def _open_decision_form(
         self, command: dict[str, Any], respond: Respond, client: Any, context: Any
@@ -423,6 +443,11 @@ class SlackListeners:
             org=bool(job.enterprise_id),
             fresh_role=_asks_a_manager(job),
         )
+
+
+def _actor_of(job: SlackJob) -> Actor:
+    """Who sent a job, as the web tier knows them without a call to Slack (users.info)."""
+    return Actor(Platform.SLACK, job.tenant, job.user_id)
 
 
 def _asks_a_manager(job: SlackJob) -> bool:

@@ -53,9 +53,10 @@ from bot.adapters import (
     Delivery,
     RecipientGone,
     answer,
-    apologise,
     apology,
+    deliver_or_apologise,
 )
+from bot.fallback import reply_without_store, store_down_reply
 from bot.metrics import DELIVERIES_GIVEN_UP, DELIVERIES_RETRIED
 from bot.pacing import Pacer
 from bot.types import ButtonPress, Reply, Request
@@ -242,7 +243,23 @@ class TeamsAdapter:
             await self.enqueue(job.payload())
         except Exception as error:
             _log_failure("enqueue_failed", job.tenant, job.user_id, error)
-            await apologise(self, _address(job.tenant, job.user_id, job.reference))
+            await self._answer_without_store(job)
+
+    async def _answer_without_store(self, job: TeamsJob) -> None:
+        """No queue (Redis is down): what needs no store (a decision from the policy alone,
+        help, the form) or the refusal. A decision is answered in a personal chat only, as the
+        worker would: in a group chat or channel the message is refused."""
+        address = _address(job.tenant, job.user_id, job.reference)
+        if not job.text:  # a bare `voicemail`: the form needs no store either
+            try:
+                await self.send_card(decision_form_card(), address)
+            except Exception as error:
+                _log_failure("form_failed", job.tenant, job.user_id, error)
+            return
+        received = datetime.fromtimestamp(job.received_at, UTC)
+        request = Request(actor=job.actor(), text=job.text, received_at=received)
+        reply = reply_without_store(request) if job.personal else store_down_reply(clicked=False)
+        await deliver_or_apologise(self, reply, address, Delivery.ANSWER)
 
     async def _remember(self, activity: Activity, tenant: str, *, installed: bool = False) -> bool:
         """Store the rep's personal chat (a group chat or channel is not one); True if they

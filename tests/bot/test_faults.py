@@ -4,6 +4,7 @@ redis-server of the test's own, the fake Slack as a process recording every answ
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,8 +22,20 @@ from urllib.parse import urlencode
 import pytest
 import redis
 
+from bot.replies import (
+    HISTORY_UNAVAILABLE,
+    STORE_DOWN_CLICK,
+    STORE_DOWN_COMMAND,
+    STORE_DOWN_HEADING,
+)
 from tests.adapters.slack.conftest import sign
-from tests.bot.conftest import VOICEMAIL_COACH, free_port, quiet_env, redis_server, wait_for_status
+from tests.bot.conftest import (
+    VOICEMAIL_COACH,
+    free_port,
+    quiet_env,
+    redis_server,
+    wait_for_status,
+)
 
 SECRET = "fault-test-signing-secret"
 PREFIX = "vcfaults"
@@ -57,8 +70,11 @@ class Service:
 
 
 @contextmanager
-def running(command: list[str], env: dict[str, str], folder: Path, name: str) -> Iterator[Service]:
-    """`voicemail-coach COMMAND` on a free port, ready (GET /readyz 200), until the block ends."""
+def running(
+    command: list[str], env: dict[str, str], folder: Path, name: str, status: int = 200
+) -> Iterator[Service]:
+    """`voicemail-coach COMMAND` on a free port, until the block ends: once GET /readyz answers
+    `status` (200: ready)."""
     port, log = free_port(), folder / f"{name}.log"
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -67,7 +83,7 @@ def running(command: list[str], env: dict[str, str], folder: Path, name: str) ->
         )  # fmt: skip
     try:
         service = Service(process, port, log)
-        wait_for_status(f"{service.url}/readyz", 200, process)
+        wait_for_status(f"{service.url}/readyz", status, process)
         yield service
     finally:
         if process.poll() is None:
@@ -104,13 +120,33 @@ def service_env(redis_url: str, slack_url: str) -> dict[str, str]:
     )
 
 
-def slash_command(web: Service, slack_url: str, text: str, n: int) -> tuple[int, str]:
-    """`/voicemail TEXT` from rep U{n}, signed as Slack signs it: the ack's status and body."""
+def slash_command(
+    web: Service, slack_url: str, text: str, n: int, user: str = ""
+) -> tuple[int, str]:
+    """`/voicemail TEXT` from rep U{n} (or `user`), signed as Slack signs it: the ack's status
+    and body; its answer goes to the response_url cmd{n}."""
     body = urlencode({
-        "team_id": "T1", "team_domain": "acme", "channel_id": "C1", "user_id": f"U{n}",
+        "team_id": "T1", "team_domain": "acme", "channel_id": "C1", "user_id": user or f"U{n}",
         "user_name": f"rep{n}", "command": "/voicemail", "text": text, "api_app_id": "A1",
         "response_url": f"{slack_url}/respond/cmd{n}", "trigger_id": f"trigger-{n}",
     })  # fmt: skip
+    return post_signed(web, body)
+
+
+def check_in_click(web: Service, slack_url: str, value: str, n: int) -> tuple[int, str]:
+    """A check-in button clicked by rep U1; its answer goes to the response_url click{n}."""
+    payload = {
+        "type": "block_actions", "team": {"id": "T1", "domain": "acme"},
+        "user": {"id": "U1", "team_id": "T1"}, "api_app_id": "A1", "trigger_id": f"click-{n}",
+        "response_url": f"{slack_url}/respond/click{n}",
+        "container": {"type": "message", "is_ephemeral": True},
+        "actions": [{"type": "button", "block_id": "b1", "action_id": "checkin", "value": value,
+                     "text": {"type": "plain_text", "text": "Left it"}, "action_ts": f"{n}.1"}],
+    }  # fmt: skip
+    return post_signed(web, urlencode({"payload": json.dumps(payload)}))
+
+
+def post_signed(web: Service, body: str) -> tuple[int, str]:
     stamp = str(int(time.time()))
     request = urllib.request.Request(
         f"{web.url}/slack/events",
@@ -201,3 +237,85 @@ def test_a_worker_killed_holding_jobs_each_is_answered_once_by_another_with_no_n
     assert answers(record) == Counter({f"cmd{n}": 1 for n in range(COMMANDS)})
     for name, text in answered(record):  # the decision itself, not an apology
         assert f"Jane Doe {name.removeprefix('cmd')} @ Acme" in text, text
+
+
+@contextmanager
+def lasting_redis(port: int, folder: Path) -> Iterator[str]:
+    """A redis-server of the test's own on `port` that keeps its data in `folder` (an
+    append-only file written at every command), so that one started again there has it."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.fail("redis-server is not installed")
+    server = subprocess.Popen(
+        [executable, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
+         "--save", "", "--appendonly", "yes", "--appendfsync", "always"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        wait_until(lambda: _pings(url), "redis-server did not answer")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _pings(url: str) -> bool:
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+def answer_to(record: Path, name: str) -> str:
+    """The text of the one answer the response_url `name` took, once it has."""
+    wait_until(lambda: answers(record)[name] >= 1, f"no answer on {name}")
+    (text,) = [text for answered_on, text in answered(record) if answered_on == name]
+    return text
+
+
+def test_with_redis_down_a_decision_is_the_policys_and_a_check_in_refused_then_all_works_again(
+    tmp_path: Path,
+) -> None:
+    record, data = tmp_path / "answers.jsonl", tmp_path / "redis"
+    data.mkdir()
+    redis_port = free_port()
+    with ExitStack() as stack:
+        slack_url = stack.enter_context(fake_slack(record))
+        env = service_env(f"redis://127.0.0.1:{redis_port}/0", slack_url)
+        with lasting_redis(redis_port, data):
+            web = stack.enter_context(running(["serve", "--no-worker"], env, tmp_path, "web"))
+            # Queued before the outage, with no worker yet to take it.
+            assert slash_command(web, slack_url, "Jane Doe 0 @ Acme", 0) == (200, "")
+
+        wait_for_status(f"{web.url}/readyz", 503, web.process)
+        status, body = slash_command(web, slack_url, "Jane Doe 1 @ Acme referred by Sam", 1)
+        decided = json.loads(body)
+        assert (status, decided["response_type"]) == (200, "ephemeral")
+        assert "Jane Doe 1 @ Acme" in decided["text"] and HISTORY_UNAVAILABLE in decided["text"]
+        status, body = slash_command(web, slack_url, "log Jane Doe 2 @ Acme left", 2)
+        refused = json.loads(body)["text"]
+        assert status == 200 and STORE_DOWN_HEADING in refused and STORE_DOWN_COMMAND in refused
+        assert check_in_click(web, slack_url, "left||jane doe 2@acme", 3) == (200, "")
+        assert STORE_DOWN_CLICK in answer_to(record, "click3")
+        worker = stack.enter_context(
+            running(["worker"], env, tmp_path, "worker", status=503)  # started in the outage
+        )
+
+        with lasting_redis(redis_port, data):  # the same port, the same data: no restarts
+            wait_for_status(f"{web.url}/readyz", 200, web.process)
+            wait_for_status(f"{worker.url}/readyz", 200, worker.process)
+            assert "Jane Doe 0 @ Acme" in answer_to(record, "cmd0")  # the job kept in Redis
+            logged = slash_command(web, slack_url, "log Jane Doe 0 @ Acme left", 4, user="U0")
+            assert logged == (200, "") and "Logged" in answer_to(record, "cmd4")
+            asked = slash_command(web, slack_url, "history Jane Doe 2 @ Acme", 5, user="U2")
+            assert asked == (200, "")
+            assert "Prospect not found" in answer_to(record, "cmd5")  # the refused one: unsaved
+            for service in (worker, web):
+                service.process.terminate()
+                assert service.process.wait(timeout=20) == 0
+        no_traceback(web, worker)
+    assert answers(record)["cmd1"] == answers(record)["cmd2"] == 0  # answered in the ack alone

@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.slack.app import JOB_NAME
 from adapters.slack.jobs import RESPONSE_URL_LIFETIME_SECONDS, Kind, SlackJob
-from bot.adapters import APOLOGY
 from bot.config import Config
+from bot.replies import HISTORY_UNAVAILABLE
 from bot.server import Tier, create_app
 from tests.adapters.slack.conftest import Bot, FakeSlack
 from tests.adapters.slack.test_events import ASK, buttons
@@ -82,7 +82,7 @@ async def test_a_check_in_through_the_worker_is_logged_once(split_bot: SplitBot)
     assert len(await web_store.prospect_log("T1", "U1", key)) == 1
 
 
-async def test_when_no_job_can_be_queued_the_ack_itself_apologises(
+async def test_when_no_job_can_be_queued_the_ack_itself_decides_from_the_policy_alone(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def redis_is_down(_: Any) -> None:
@@ -92,7 +92,8 @@ async def test_when_no_job_can_be_queued_the_ack_itself_apologises(
     response = await bot.post(bot.command_body(ASK))
     assert response.status == 200
     answer = await response.json()
-    assert answer == {"text": APOLOGY, "response_type": "ephemeral"}
+    assert answer["response_type"] == "ephemeral"
+    assert "Leave a voicemail" in answer["text"] and HISTORY_UNAVAILABLE in answer["text"]
     assert await bot.services.store.get_rep("T1", "U1") is None
 
 
