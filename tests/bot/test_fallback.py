@@ -15,6 +15,19 @@ from bot.commands import AskDecision, parse
 from bot.fallback import reply_without_store
 from bot.store.sqlite import SQLiteStore
 from bot.types import Actor, ButtonPress, Platform, Reply, Request, Tone
+from tests.adapters.teams.conftest import (  # noqa: F401  (the fixtures a Teams server needs)
+    TENANT,
+    USER,
+    Teams,
+    fake_connector,
+    fake_login,
+    fake_openid,
+    teams,
+    teams_env,
+)
+from tests.adapters.teams.test_messages import card_of
+from tests.adapters.teams.test_messages import texts as teams_texts
+from tests.adapters.teams.test_threads import channel_message
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday, 10:00 in New York
 RITA = Actor(Platform.SLACK, "T1", "U1", display_name="Rita Rep", timezone="America/New_York")
@@ -83,3 +96,38 @@ def test_a_decision_form_is_decided_or_its_errors_shown() -> None:
     assert decided.paragraphs[0] == replies.HISTORY_UNAVAILABLE
     wrong = reply_without_store(Request(actor=RITA, form={"name": "", "company": ""}), NOW)
     assert wrong.field_errors
+
+
+# Teams: a message whose job cannot be queued (Redis is down) is answered by the web tier.
+
+
+@pytest.fixture
+def queue_down(teams: Teams, monkeypatch: pytest.MonkeyPatch) -> Teams:  # noqa: F811
+    async def redis_is_down(_: object) -> None:
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(teams.adapter, "enqueue", redis_is_down)
+    return teams
+
+
+async def test_teams_a_decision_asked_in_the_personal_chat_is_the_policys_alone(
+    queue_down: Teams,
+) -> None:
+    assert (await queue_down.post(queue_down.message("Jane Doe at Acme"))).status == 200
+    (sent,) = await queue_down.connector.wait_for(1)
+    said = teams_texts(card_of(sent))
+    assert "Jane Doe @ Acme" in said and replies.HISTORY_UNAVAILABLE in said
+    assert await queue_down.services.store.get_rep(TENANT, USER) is None
+
+
+async def test_teams_a_check_in_typed_or_a_decision_asked_in_a_channel_is_refused(
+    queue_down: Teams,
+) -> None:
+    typed = queue_down.message("log Jane Doe @ Acme left")
+    in_channel = channel_message(queue_down)  # a decision asked with an @mention
+    for activity in (typed, in_channel):
+        assert (await queue_down.post(activity)).status == 200
+    for sent in await queue_down.connector.wait_for(2):
+        said = teams_texts(card_of(sent))
+        assert replies.STORE_DOWN_HEADING in said and replies.STORE_DOWN_COMMAND in said
+        assert "Jane Doe" not in said  # a prospect's name stays out of a channel
