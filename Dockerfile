@@ -21,9 +21,9 @@ COPY manifest ./manifest
 RUN /opt/venv/bin/pip install --quiet --upgrade pip \
     && /opt/venv/bin/pip install --quiet -c constraints.txt .
 
-# The final stage: Python, the venv, and a user that owns nothing but /data.
+# The final stage: Python, the venv, and a user that can write to /data and its home only.
 FROM python:3.11-slim
-RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin coach \
+RUN useradd --system --uid 10001 --user-group --create-home --shell /usr/sbin/nologin coach \
     && mkdir /data \
     && chown coach:coach /data
 COPY --from=build /opt/venv /opt/venv
@@ -36,6 +36,8 @@ ENV PATH=/opt/venv/bin:$PATH \
 VOLUME /data
 WORKDIR /data
 USER coach
+# matplotlib's font list, made once here rather than at each container's first digest chart.
+RUN python -c "import matplotlib.font_manager"
 EXPOSE 3000
 # Liveness. slim has no curl; urlopen raises (so exits 1) on anything but a 2xx.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
