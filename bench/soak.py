@@ -1,6 +1,6 @@
 """Soak: the service on Redis under sustained mixed Slack and Teams traffic, with figures.
 
-    .venv/bin/python bench/soak.py [--seconds 300 --reps 1000 --tenants 20 --rate 150 --json F]
+    .venv/bin/python bench/soak.py [--seconds 300 --reps 1000 --tenants 20 --rate 60 --json F]
 
 Starts these subprocesses, all on 127.0.0.1:
   - one fake of Slack and Microsoft (aiohttp): Slack's Web API (bench/slack_http.py's answers)
@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import signal
@@ -68,6 +69,7 @@ from bench._http import (
     check_redis,
     complaints,
     free_port,
+    percentile,
     spawn,
     stop,
     wait_ready,
@@ -104,6 +106,8 @@ RSS_GROWTH = 0.10
 WEIGHTS = (("command", 0.55), ("click", 0.20), ("retry", 0.10), ("fuzz", 0.15))
 CONNECTOR_PATH = "/soak/connector/"
 RECENT = 2_000  # requests a retry may pick from
+PROGRESS_SECONDS = 30.0
+REQUEST_TIMEOUT = 30.0  # s from a request's send (Slack gives up after 3 s and retries)
 
 
 # The fake (a subprocess)
@@ -113,7 +117,7 @@ def soak_fake_app(jwks: dict[str, Any], login_url: str) -> web.Application:
     """bench/teams_http.py's fake Microsoft, with Slack's Web API, the response_url and a Bot
     Connector that keep each answer: GET /_soak/answers hands over (and forgets) those kept."""
     app = fake_microsoft_app(jwks, login_url)
-    kept: list[list[str]] = []  # [platform, id answered, body]
+    kept: list[list[Any]] = []  # [platform, id answered, body, arrived (monotonic)]
     calls: Counter[str] = Counter()
 
     async def slack_api(request: web.Request) -> web.Response:
@@ -121,11 +125,11 @@ def soak_fake_app(jwks: dict[str, Any], login_url: str) -> web.Application:
         args = await api_arguments(request)
         calls[method] += 1
         if method in ("chat.postMessage", "chat.postEphemeral", "chat.update"):
-            kept.append([SLACK, "", json.dumps(args)])
+            kept.append([SLACK, "", json.dumps(args), time.monotonic()])
         return web.json_response(fake_answer(method, args))
 
     async def respond(request: web.Request) -> web.Response:
-        kept.append([SLACK, request.match_info["id"], await request.text()])
+        kept.append([SLACK, request.match_info["id"], await request.text(), time.monotonic()])
         return web.Response(text="ok")
 
     async def connector(request: web.Request) -> web.Response:
@@ -133,7 +137,7 @@ def soak_fake_app(jwks: dict[str, Any], login_url: str) -> web.Application:
         tail = request.match_info["tail"]
         answered = tail.rpartition("/activities/")[2] if "/activities/" in tail else ""
         calls["connector"] += 1
-        kept.append([TEAMS, answered, await request.text()])
+        kept.append([TEAMS, answered, await request.text(), time.monotonic()])
         return web.json_response({"id": f"soak-sent-{calls['connector']}"})
 
     async def answers(_: web.Request) -> web.Response:
@@ -176,6 +180,7 @@ class Sent:
     shot: Shot
     status: int = 0  # 0: not answered yet; -1: connection failed
     answers: int = 0
+    sent_at: float = 0.0  # first sent, on the system-wide monotonic clock
 
 
 @dataclass
@@ -190,6 +195,7 @@ class Tally:
     duplicates: int = 0
     clicks_offered: int = 0
     examples: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # s, a request's first answer
 
     @property
     def requests(self) -> int:
@@ -218,6 +224,11 @@ class Soak:
         self.calls: dict[str, int] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.session: aiohttp.ClientSession | None = None
+        # At most --connections requests in flight: the others wait for a slot (the load
+        # generator's lag: the service falling behind), and their timeout starts once sent.
+        self.slots = asyncio.Semaphore(args.connections)
+        self.window = Window()
+        self.pids: dict[str, int] = {}  # the service's processes, for RSS
 
     # Sending
 
@@ -241,19 +252,24 @@ class Soak:
         assert self.session is not None
         retry = shot.retries > 0
         self.tally.sent[f"{'retry' if retry else shot.kind} {shot.rep.platform}"] += 1
-        record = self.sent.setdefault(shot.rid, Sent(shot))
+        record = self.sent.setdefault(shot.rid, Sent(shot, sent_at=time.monotonic()))
         if not retry:
             self.recent.append(shot)
+        due = time.monotonic()
         try:
-            async with self.session.post(
-                self.web_url + shot.path, data=shot.body, headers=shot.signed_headers()
-            ) as response:
-                status, body = response.status, await response.text()
+            async with self.slots:
+                self.window.lags.append(time.monotonic() - due)
+                async with self.session.post(
+                    self.web_url + shot.path, data=shot.body, headers=shot.signed_headers()
+                ) as response:
+                    status, body = response.status, await response.text()
         except (TimeoutError, aiohttp.ClientError, OSError) as error:
             self.tally.statuses[type(error).__name__] += 1
+            self.window.failed += 1
             record.status = record.status or -1
             return
         self.tally.statuses[str(status)] += 1
+        self.window.failed += status >= 500
         record.status = status if record.status in (0, 200) else record.status
         if body:
             self.judge(record, body, inline=shot.answer_inline)
@@ -269,6 +285,7 @@ class Soak:
         start = time.monotonic()
         number = 0
         collected = start
+        self.window = Window(start, len(self.tally.latencies))
         while True:
             due = start + number / rate
             if shots is None and due - start >= seconds:
@@ -284,7 +301,25 @@ class Soak:
             if time.monotonic() - collected >= 0.5:
                 collected = time.monotonic()
                 await self.collect()
+            if time.monotonic() - self.window.start >= PROGRESS_SECONDS:
+                self.progress(number, time.monotonic() - start)
         return number
+
+    def progress(self, number: int, elapsed: float) -> None:
+        """A line for the window just ended: what went, how late, what failed, how fast the
+        answers came; then a new window."""
+        window, now = self.window, time.monotonic()
+        lags = sorted(1000 * lag for lag in window.lags)
+        answers = sorted(1000 * x for x in self.tally.latencies[window.first_latency :])
+        rss = ", ".join(f"{name} {rss_bytes(pid) / 2**20:.0f}" for name, pid in self.pids.items())
+        print(
+            f"  {elapsed:5.0f} s: {number} sent, {len(window.lags) / (now - window.start):.0f}/s"
+            f" in the last {now - window.start:.0f} s, send lag p99 {percentile(lags, 99):.0f} "
+            f"ms, {window.failed} failed, answer p50/p99 {percentile(answers, 50):.0f}/"
+            f"{percentile(answers, 99):.0f} ms; RSS MiB {rss}",
+            flush=True,
+        )
+        self.window = Window(now, len(self.tally.latencies))
 
     # Answers
 
@@ -294,16 +329,13 @@ class Soak:
         async with self.session.get(f"{self.fake_url}/_soak/answers") as response:
             document = await response.json()
         self.calls = document["calls"]
-        for platform, rid, body in document["answers"]:
+        for platform, rid, body, arrived in document["answers"]:
             record = self.sent.get(rid)
             if record is None or record.shot.rep.platform != platform:
                 self.tally.unattributed += 1
                 self.judge_unattributed(body)
                 continue
-            record.answers += 1
-            self.tally.answers += 1
-            if record.answers > 1:
-                self.tally.duplicates += 1
+            self.answered(record, arrived)
             self.judge(record, body, inline=False)
         return len(document["answers"])
 
@@ -321,9 +353,16 @@ class Soak:
             self.tally.foreign_markers += len(foreign)
             self.example(f"{rep.platform} rep {rep.number} got markers of {sorted(foreign)}")
         if inline:
-            record.answers += 1
-            self.tally.answers += 1
+            self.answered(record, time.monotonic())
         self.keep_buttons(rep, body)
+
+    def answered(self, record: Sent, arrived: float) -> None:
+        record.answers += 1
+        self.tally.answers += 1
+        if record.answers == 1:
+            self.tally.latencies.append(arrived - record.sent_at)
+        else:
+            self.tally.duplicates += 1
 
     def judge_unattributed(self, body: str) -> None:
         """A message no request of ours asked for (a nudge, a pointer): only apologies count."""
@@ -357,7 +396,7 @@ class Soak:
             and (record.shot.answer_at_fake or record.shot.answer_inline)
         ]
 
-    async def drain(self, quiet: float = 5.0, most: float = 90.0) -> None:
+    async def drain(self, quiet: float = 10.0, most: float = 600.0) -> None:
         """Wait for the requests in flight, then for the answers: all of them, or none new for
         `quiet` seconds (at most `most`)."""
         if self.tasks:
@@ -372,6 +411,16 @@ class Soak:
             if await self.collect():
                 since = time.monotonic()
         await self.collect()
+
+
+@dataclass
+class Window:
+    """The load of the last PROGRESS_SECONDS, for a progress line."""
+
+    start: float = field(default_factory=time.monotonic)
+    first_latency: int = 0  # where this window's answer latencies begin in the tally's list
+    lags: list[float] = field(default_factory=list)  # s each request waited for a connection
+    failed: int = 0
 
 
 # Process figures
@@ -494,12 +543,13 @@ async def soak(args: argparse.Namespace) -> int:
         try:
             children = start_processes(ports, env, files)
             connector = aiohttp.TCPConnector(limit=args.connections)
-            timeout = aiohttp.ClientTimeout(total=30)
+            timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
             async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
                 await wait_all_ready(session, children, ports)
                 token = signer.token(f"{fake_url}{CONNECTOR_PATH}", int(args.seconds) + 3600)
                 runner = Soak(args, f"http://{HOST}:{ports.web}", fake_url, token)
                 runner.session = session
+                runner.pids = {child.name: child.process.pid for child in children[1:]}
                 report = await measure(args, runner, children[1:], client, prefix)
         except Exception:
             for child in children:
@@ -621,6 +671,9 @@ def report(args: argparse.Namespace, runner: Soak, figures: Figures) -> dict[str
         "apologies": tally.apologies,
         "answers": tally.answers,
         "answers_missing": len(missing),
+        "answer_latency_ms": {
+            q: percentile(sorted(1000 * x for x in tally.latencies), q) for q in (50, 99)
+        },
         "answers_with_own_marker": tally.own_markers,
         "duplicate_answers": tally.duplicates,
         "unattributed_answers": tally.unattributed,
@@ -650,6 +703,12 @@ def print_counts(runner: Soak, figures: Figures) -> None:
         f"{tally.unattributed} asked for by no request; {tally.clicks_offered} offered "
         f"check-in buttons"
     )
+    latencies = sorted(1000 * latency for latency in tally.latencies)
+    print(
+        f"  answer latency, from a request's first send to its first answer (figures, no "
+        f"target): p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} "
+        f"ms, max {max(latencies, default=math.nan):.0f} ms"
+    )
     print(f"  the fake's calls: {runner.calls}")
 
 
@@ -672,29 +731,23 @@ def print_memory(args: argparse.Namespace, figures: Figures) -> None:
         )
 
 
+OPTIONS: tuple[tuple[str, type, float, str], ...] = (
+    ("--seconds", float, 300.0, "soak length after the warm-up, s"),
+    ("--reps", int, 1000, "reps"),
+    ("--tenants", int, 20, "tenants: the first half Slack workspaces, the rest Teams tenants"),
+    ("--rate", float, 60.0, "requests a second, all kinds"),
+    ("--warm-up", float, 30.0, "s of the mix after one decision a rep, before RSS is first read"),
+    ("--workers", int, 2, "`voicemail-coach worker` processes"),
+    ("--connections", int, 64, "most requests in flight"),
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--seconds", type=float, default=300.0, help="soak length after the warm-up (300)"
-    )
-    parser.add_argument("--reps", type=int, default=1000, help="reps (1000)")
-    parser.add_argument(
-        "--tenants", type=int, default=20, help="tenants, half Slack, half Teams (20)"
-    )
-    parser.add_argument(
-        "--rate", type=float, default=150.0, help="requests a second, all kinds (150)"
-    )
-    parser.add_argument(
-        "--workers", type=int, default=2, help="`voicemail-coach worker` processes (2)"
-    )
-    parser.add_argument("--connections", type=int, default=64, help="most open connections (64)")
-    parser.add_argument(
-        "--warm-up", type=float, default=30.0, help="s of the mix before RSS is first read (30)"
-    )
+    for flag, kind, default, meaning in OPTIONS:
+        parser.add_argument(flag, type=kind, default=default, help=f"{meaning} ({default})")
     parser.add_argument("--json", help="also write the figures to this file")
-    parser.add_argument(
-        "--prefix", help="the Redis key prefix (default: a new one); deleted at the end"
-    )
+    parser.add_argument("--prefix", help="the Redis key prefix (default: a new one), deleted")
     parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     )
