@@ -32,9 +32,9 @@ from tests.adapters.slack.conftest import sign
 from tests.bot.conftest import (
     VOICEMAIL_COACH,
     free_port,
+    get,
     quiet_env,
     redis_server,
-    wait_for_status,
 )
 
 SECRET = "fault-test-signing-secret"
@@ -47,6 +47,7 @@ RECLAIM_SECONDS = 4
 SLOW_SLACK_SECONDS = 1.5
 COMMANDS = 12
 WAIT_SECONDS = 30
+STARTUP_SECONDS = 60
 
 T = TypeVar("T")
 
@@ -62,6 +63,16 @@ class Service:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def wait_for(self, status: int) -> None:
+        """Until GET /readyz answers `status`: a minute at most (startup imports take seconds
+        of CPU, much longer on a loaded machine)."""
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while get(f"{self.url}/readyz")[0] != status:
+            assert self.process.poll() is None, self.log.read_text()[-2000:]
+            if time.monotonic() > deadline:
+                pytest.fail(f"{self.log.stem}: /readyz did not answer {status} in time")
+            time.sleep(0.1)
 
     @property
     def consumer(self) -> str:
@@ -83,7 +94,7 @@ def running(
         )  # fmt: skip
     try:
         service = Service(process, port, log)
-        wait_for_status(f"{service.url}/readyz", status, process)
+        service.wait_for(status)
         yield service
     finally:
         if process.poll() is None:
@@ -291,7 +302,7 @@ def test_with_redis_down_a_decision_is_the_policys_and_a_check_in_refused_then_a
             # Queued before the outage, with no worker yet to take it.
             assert slash_command(web, slack_url, "Jane Doe 0 @ Acme", 0) == (200, "")
 
-        wait_for_status(f"{web.url}/readyz", 503, web.process)
+        web.wait_for(503)
         status, body = slash_command(web, slack_url, "Jane Doe 1 @ Acme referred by Sam", 1)
         decided = json.loads(body)
         assert (status, decided["response_type"]) == (200, "ephemeral")
@@ -306,8 +317,8 @@ def test_with_redis_down_a_decision_is_the_policys_and_a_check_in_refused_then_a
         )
 
         with lasting_redis(redis_port, data):  # the same port, the same data: no restarts
-            wait_for_status(f"{web.url}/readyz", 200, web.process)
-            wait_for_status(f"{worker.url}/readyz", 200, worker.process)
+            web.wait_for(200)
+            worker.wait_for(200)
             assert "Jane Doe 0 @ Acme" in answer_to(record, "cmd0")  # the job kept in Redis
             logged = slash_command(web, slack_url, "log Jane Doe 0 @ Acme left", 4, user="U0")
             assert logged == (200, "") and "Logged" in answer_to(record, "cmd4")
