@@ -13,24 +13,32 @@ Starts these subprocesses, all on 127.0.0.1:
 
 --reps reps are spread round-robin over --tenants tenants: the first half (rounded up) Slack
 workspaces, the rest Teams tenants. Each rep has three prospects whose names carry the rep's
-marker, `Qz<tenant>k<rep>q`. A warm-up sends each rep one decision; then, open loop at --rate
-requests a second for --seconds, each request is, by weight:
+marker, `Qz<tenant>k<rep>q`. A warm-up sends each rep one decision, then the mix for --warm-up
+seconds; then the mix goes on for --seconds. Open loop at --rate requests a second, at most
+--connections in flight (a request waiting for one is late: the progress line every 30 s shows
+that lag, failures, answer latency and RSS). Each request is, by weight:
   - a valid command (a decision, the queue, a history or a logged outcome): Slack's signed
     `/voicemail` slash command, Teams' personal-chat message with a Bot Framework token;
   - a check-in click on a button of an earlier answer to the same rep: Slack's block_actions
     payload, Teams' adaptiveCard/action invoke (Action.Execute, answered inline);
-  - a retry: an earlier request sent again (Slack: re-signed, with X-Slack-Retry-Num: 1 and
-    X-Slack-Retry-Reason; Teams: the same activity, as a redelivery);
+  - a retry: an earlier request sent again (Slack: re-signed, with X-Slack-Retry-Num 1, 2...
+    and X-Slack-Retry-Reason; Teams: the same activity, as a redelivery);
   - fuzzed text: random unicode (control characters, combining marks, RTL, emoji), empty,
     whitespace, a text just within MAX_COMMAND, injection-looking strings.
 
-Judged at the end (after the answers have drained): no 5xx and no failed connection; no
+Judged at the end (after the answers have drained: all in, or none new for 10 s): no 5xx, no
+timeout (30 s from the send) and no failed connection; no
 apology anywhere (acks, answers, inline cards); every request acked 200 has its answer (a bare
 Slack `/voicemail` opens the form with views.open and has none); no answer carries another
 rep's marker; each service process's RSS grows < 10% from just after the warm-up to the end.
 Redis memory per rep (INFO used_memory's growth from before the warm-up, over --reps) is a
-figure with no target; the keys under the prefix are listed by kind, with their MEMORY USAGE.
-Exit status 0 only if every target is met.
+figure with no target, as is the answer latency (first send to first answer); the keys under
+the prefix are listed by kind, with their MEMORY USAGE. Exit status 0 only if every target is
+met and no key is left under the prefix.
+
+The default rate, 60 requests a second, is what the two workers keep up with on a 2-core
+machine that also runs the web tier, the fake and this process (answer p99 about a second);
+at 100 a second they fall behind and the answers wait in Redis for tens of seconds.
 """
 
 from __future__ import annotations

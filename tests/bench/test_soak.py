@@ -52,7 +52,9 @@ def test_a_short_soak_answers_everything_to_its_own_rep_and_cleans_up(
 
 
 def test_an_answer_quoting_another_reps_marker_is_counted() -> None:
-    soak = Soak(argparse.Namespace(reps=4, tenants=2), "http://web", "http://fake", "token")
+    soak = Soak(
+        argparse.Namespace(reps=4, tenants=2, connections=1), "http://web", "http://fake", "token"
+    )
     mine, theirs = soak.reps[0], soak.reps[1]
     record = Sent(soak.traffic.command(mine, "Jane Doe @ Acme", "command"), status=200)
     soak.judge(record, f"Jane Doe {mine.marker} @ Acme", inline=False)
