@@ -52,7 +52,7 @@ from bot.records import (
     prospect_key,
 )
 from bot.store import Store
-from bot.store.base import Change, RepChange
+from bot.store.base import Change, Decided, DecisionChange, RepChange, T
 from bot.types import Actor, Image, Platform, Reply, Request
 from policy import Decision, InvalidInput
 from policy.inputs import parse_phone, parse_timezone
@@ -219,23 +219,34 @@ class Coach:
             team.tenant, (*team.managers, *(rep.user_id for rep in members))
         )
 
+    async def _decide(self, actor: Actor, prospect: str, change: DecisionChange[T]) -> Decided[T]:
+        """store.change_decision with the profile as `profile` gives it (stored when the
+        platform added something), telling the schedule when that moves the user's sends."""
+        decided = await self.store.change_decision(
+            actor.tenant,
+            actor.user_id,
+            prospect,
+            lambda stored: _merged_profile(actor, stored),
+            change,
+        )
+        if _moves_schedule(decided.rep_before, decided.rep):
+            await self._schedule_changed(actor.tenant, (actor.user_id,))
+        return decided
+
     async def ask(self, actor: Actor, who: ProspectRef, facts: Facts) -> Reply:
         now = self.clock()
         key = prospect_key(who.name, who.company)
-        rep, known = await asyncio.gather(  # one round trip to the store, not two
-            self._saved_profile(actor), self.store.get_prospect(actor.tenant, actor.user_id, key)
-        )
-        team = await self.store.get_team(actor.tenant, rep.team)
 
-        def advise(found: ProspectRecord | None) -> Change[Decision]:
+        def advise(
+            rep: RepProfile, team: TeamConfig, found: ProspectRecord | None
+        ) -> Change[Decision]:
             record = _with_facts(found or _new_prospect(actor, who), facts)
             decision = decision_for(record, rep, team, now)
             advice = Advice(decision.action, decision.rule, now)
             return Change(replace(record, last_advice=advice), decision)
 
-        changed = await self.store.change_prospect(
-            actor.tenant, actor.user_id, key, advise, known=known
-        )
+        decided = await self._decide(actor, key, advise)
+        rep, changed = decided.rep, decided.change
         assert changed is not None, "a change without a check-in is always written"
         decision = changed.result
         log.info(
@@ -290,13 +301,10 @@ class Coach:
         """Log the outcome on the prospect keyed `prospect`; a `new` one is made if it is not
         stored yet, else an unknown prospect is an error (a button on a forgotten one)."""
         now = self.clock()
-        rep, known = await asyncio.gather(  # one round trip to the store, not two
-            self._saved_profile(actor),
-            self.store.get_prospect(actor.tenant, actor.user_id, prospect),
-        )
-        team = await self.store.get_team(actor.tenant, rep.team)
 
-        def log_call(found: ProspectRecord | None) -> Change[CheckIn]:
+        def log_call(
+            rep: RepProfile, team: TeamConfig, found: ProspectRecord | None
+        ) -> Change[CheckIn]:
             if found is not None:
                 record = found
             elif new is not None:
@@ -308,17 +316,15 @@ class Coach:
             )
             return Change(updated, check_in, check_in)
 
-        zone = _zone(rep)
-        today = now.astimezone(zone).date()
         try:
-            changed = await self.store.change_prospect(
-                actor.tenant, actor.user_id, prospect, log_call, known=known
-            )
+            decided = await self._decide(actor, prospect, log_call)
         except _ProspectGone:
             return replies.error_reply(
                 "Prospect not found",
                 "I have no such prospect of yours; it may have been forgotten.",
             )
+        changed, zone = decided.change, _zone(decided.rep)
+        today = now.astimezone(zone).date()
         if changed is None:
             current = await self.store.get_prospect(actor.tenant, actor.user_id, prospect)
             if current is None:

@@ -35,6 +35,20 @@ class Change(Generic[T]):
 
 
 ProspectChange = Callable[[ProspectRecord | None], Change[T]]
+# A decision's change: given the rep's profile (as the RepChange made it), their team's config
+# and the stored prospect (None: there is none), what to store and answer.
+DecisionChange = Callable[[RepProfile, TeamConfig, ProspectRecord | None], Change[T]]
+
+
+@dataclass(frozen=True, slots=True)
+class Decided(Generic[T]):
+    """What change_decision wrote: the rep's profile before (None: there was none) and after,
+    and the prospect's change (None when its check-in's key was seen: the prospect and its
+    check-in were not written; the profile was)."""
+
+    rep_before: RepProfile | None
+    rep: RepProfile
+    change: Change[T] | None
 
 
 LEDGER_DAYS = 8  # a settled ledger entry outlives the week a weekly digest covers
@@ -103,6 +117,22 @@ class Store(Protocol):
 
     async def change_team(self, tenant: str, team: str, change: TeamChange) -> TeamConfig:
         """The team's config as stored afterwards."""
+        ...
+
+    async def change_decision(
+        self,
+        tenant: str,
+        rep_id: str,
+        key: str,
+        rep: RepChange,
+        change: DecisionChange[T],
+    ) -> Decided[T]:
+        """A decision's reads and writes at once: the rep's stored profile, changed by `rep`
+        (written if it differs, as change_rep), the config of the team that profile is on,
+        and the prospect, changed by `change` (written as change_prospect does). Nothing
+        else writes the profile, the team or the prospect in between: if one changed, both
+        changes run again (Redis: one script, in one round trip when the store's guesses of
+        the three are current)."""
         ...
 
     async def callbacks_due(
@@ -222,6 +252,12 @@ def check_same_prospect(record: ProspectRecord, tenant: str, rep_id: str, key: s
     """A change of one prospect may not write another (or another rep's, or tenant's)."""
     if (record.tenant, record.rep_id, record.key) != (tenant, rep_id, key):
         raise ValueError("a prospect's change returned a different prospect")
+
+
+def check_same_rep(rep: RepProfile, tenant: str, user_id: str) -> None:
+    """A change of one rep's profile may not write another's."""
+    if (rep.tenant, rep.user_id) != (tenant, user_id):
+        raise ValueError("a rep's change returned a different rep")
 
 
 def check_ttl(ttl_seconds: int | None) -> None:

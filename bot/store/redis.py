@@ -62,6 +62,7 @@ import logging
 import math
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
@@ -86,6 +87,8 @@ from bot.store.base import (
     LEDGER_DAYS,
     UNREAD,
     Change,
+    Decided,
+    DecisionChange,
     DocumentChange,
     Known,
     ProspectChange,
@@ -95,6 +98,7 @@ from bot.store.base import (
     Unread,
     check_lease,
     check_same_prospect,
+    check_same_rep,
     check_ttl,
     epoch_seconds,
     export_document,
@@ -139,9 +143,25 @@ local function unchanged(current, expect, expected)
 end
 """
 
+# A check-in: false (nothing written) if its idempotency key was seen. k: the first of its 5
+# KEYS (seen, sequence, log, team log, rep log); a: the first of its 4 ARGV.
+_LOG_CHECK_IN = """
+local function log_check_in(k, a)
+  if ARGV[a] == '1' and not redis.call('SET', KEYS[k], '1', 'NX', 'EX', ARGV[a + 1]) then
+    return false
+  end
+  local member = string.format('%016d', redis.call('INCR', KEYS[k + 1])) .. ' ' .. ARGV[a + 2]
+  redis.call('ZADD', KEYS[k + 2], ARGV[a + 3], member)
+  redis.call('ZADD', KEYS[k + 3], ARGV[a + 3], member)
+  redis.call('ZADD', KEYS[k + 4], ARGV[a + 3], member)
+  return true
+end
+"""
+
 WRITE_PROSPECT = (
     _WRITE_PROSPECT
     + _EXPECTED
+    + _LOG_CHECK_IN
     + """
 -- KEYS: prospect, callbacks, recycles, owned, then with a check-in: seen, sequence, log,
 --       team log, rep log
@@ -151,17 +171,51 @@ WRITE_PROSPECT = (
 if not unchanged(redis.call('GET', KEYS[1]), ARGV[1], ARGV[2]) then
   return -1
 end
-if #ARGV > 6 then
-  if ARGV[7] == '1' and not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[8]) then
-    return 0
-  end
-  local member = string.format('%016d', redis.call('INCR', KEYS[6])) .. ' ' .. ARGV[9]
-  redis.call('ZADD', KEYS[7], ARGV[10], member)
-  redis.call('ZADD', KEYS[8], ARGV[10], member)
-  redis.call('ZADD', KEYS[9], ARGV[10], member)
+if #ARGV > 6 and not log_check_in(5, 7) then
+  return 0
 end
 write_prospect(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 return 1
+"""
+)
+
+# A decision (change_decision): SAVE_REP's write and WRITE_PROSPECT's, made only if the rep's
+# profile, their team's config and the prospect are all as the caller guessed; otherwise
+# nothing is written and the answer carries the three as they are, for the next try.
+DECIDE = (
+    _WRITE_PROSPECT
+    + _EXPECTED
+    + _LOG_CHECK_IN
+    + """
+-- KEYS: rep, the rep set of the profile's team, team, prospect, callbacks, recycles, owned,
+--       then with a check-in: seen, sequence, log, team log, rep log
+-- ARGV: the expect and expected of the profile (1-2), of the team (3-4), of the prospect
+--       (5-6); '1' to write the profile (7), user id (8), profile JSON (9); prospect JSON
+--       (10), prospect key (11), next call score or '' (12), recycle score or '' (13); then
+--       with a check-in (14-17): '1' if it has an idempotency key, seconds to remember it,
+--       check-in JSON, at score
+-- Answers {-1, profile, team, prospect} (a conflict), {0} (the check-in's key was seen: only
+-- the profile was written) or {1}.
+local rep = redis.call('HGET', KEYS[1], 'profile')
+local team = redis.call('GET', KEYS[3])
+local prospect = redis.call('GET', KEYS[4])
+if not (unchanged(rep, ARGV[1], ARGV[2]) and unchanged(team, ARGV[3], ARGV[4])
+        and unchanged(prospect, ARGV[5], ARGV[6])) then
+  return {-1, rep, team, prospect}
+end
+if ARGV[7] == '1' then
+  local old = redis.call('HGET', KEYS[1], 'team-set')
+  if old and old ~= KEYS[2] then
+    redis.call('SREM', old, ARGV[8])
+  end
+  redis.call('HSET', KEYS[1], 'profile', ARGV[9], 'team-set', KEYS[2])
+  redis.call('SADD', KEYS[2], ARGV[8])
+end
+if #ARGV > 13 and not log_check_in(8, 14) then
+  return {0}
+end
+write_prospect(KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV[10], ARGV[11], ARGV[12], ARGV[13])
+return {1}
 """
 )
 
@@ -472,6 +526,8 @@ class RedisStore:
         self._send_outcome = client.register_script(SEND_OUTCOME)
         self._forget_ledger = client.register_script(FORGET_LEDGER)
         self._build_rep_log = client.register_script(BUILD_REP_LOG)
+        self._decide = client.register_script(DECIDE)
+        self._guesses = Guesses()
         # The reads every request makes share round trips with other requests' reads.
         self._reads = Batched(client)
 
@@ -523,6 +579,71 @@ class RedisStore:
                 return changed
             await _back_off(attempt)
         raise StoreContention("rep profile")
+
+    async def change_decision(
+        self,
+        tenant: str,
+        rep_id: str,
+        key: str,
+        rep: RepChange,
+        change: DecisionChange[T],
+    ) -> Decided[T]:
+        """One DECIDE script: the first try goes on this store's guesses of the three values
+        (those it last read or wrote; nothing stored, for those it has not seen), each try
+        after a conflict on what the conflict answered."""
+        rep_key, prospect = self.keys.rep(tenant, rep_id), self.keys.prospect(tenant, rep_id, key)
+        guesses = self._guesses
+        rep_body, prospect_body = guesses.get(rep_key), guesses.get(prospect)
+        for attempt in range(MAX_TRIES):
+            stored = None if rep_body is None else _rep_from_json(tenant, rep_body)
+            after = rep(stored)
+            check_same_rep(after, tenant, rep_id)
+            team_key = self.keys.team(tenant, after.team)
+            team_body = guesses.get(team_key)
+            team = (
+                TeamConfig(tenant, after.team)
+                if team_body is None
+                else TeamConfig.from_json(tenant, after.team, team_body)
+            )
+            changed = change(
+                after, team, None if prospect_body is None else _prospect(prospect_body)
+            )
+            check_same_prospect(changed.record, tenant, rep_id, key)
+            rep_json = None if after == stored else _rep_to_json(after)
+            record_json = changed.record.to_json()
+            keys = [
+                rep_key,
+                self.keys.team_reps(tenant, after.team),
+                team_key,
+                *self._prospect_keys(changed.record),
+            ]
+            args = [
+                *_expectation(rep_body),
+                *_expectation(team_body),
+                *_expectation(prospect_body),
+                "0" if rep_json is None else "1",
+                rep_id,
+                rep_json or "",
+                *_record_args(changed.record, record_json),
+            ]
+            if changed.check_in is not None:
+                keys += self._check_in_keys(changed.check_in)
+                args += _check_in_args(changed.check_in)
+            answer = await self._shared_trip(self._decide, keys=keys, args=args)
+            written = int(answer[0])
+            if written == CONFLICT:
+                rep_body, team_body, prospect_body = (_text_or_none(body) for body in answer[1:4])
+                guesses.keep(rep_key, rep_body)
+                guesses.keep(team_key, team_body)
+                guesses.keep(prospect, prospect_body)
+                if attempt:  # the first try's guesses may have been old: only retries wait
+                    await _back_off(attempt - 1)
+                continue
+            guesses.keep(rep_key, rep_body if rep_json is None else rep_json)
+            guesses.keep(team_key, team_body)
+            guesses.keep(prospect, record_json if written == WRITTEN else prospect_body)
+            return Decided(stored, after, changed if written == WRITTEN else None)
+        raise StoreContention("decision")
 
     async def reps_in_team(self, tenant: str, team: str) -> list[RepProfile]:
         user_ids = sorted(map(_text, await self.client.smembers(self.keys.team_reps(tenant, team))))
@@ -802,6 +923,7 @@ class RedisStore:
     async def forget_prospect(self, tenant: str, rep_id: str, key: str) -> bool:
         prospect = self.keys.prospect(tenant, rep_id, key)
         log = self.keys.log(tenant, rep_id, key)
+        self._guesses.drop([prospect])
         async with self.client.pipeline(transaction=True) as pipe:
             while True:
                 try:
@@ -823,6 +945,8 @@ class RedisStore:
                     continue
 
     async def forget_rep(self, tenant: str, rep_id: str) -> None:
+        # Its prospects' keys, all of which start with the key of a prospect named "".
+        self._guesses.drop([self.keys.rep(tenant, rep_id)], self.keys.prospect(tenant, rep_id, ""))
         keys = sorted(map(_text, await self.client.smembers(self.keys.owned(tenant, rep_id))))
         for key in keys:
             await self.forget_prospect(tenant, rep_id, key)
@@ -950,6 +1074,53 @@ class RedisStore:
         ]
 
 
+GUESSES_KEPT = 10_000
+GUESS_SECONDS = 300.0
+
+
+class Guesses:
+    """What this store last read or wrote of the values a decision reads (profiles, team
+    configs, prospects), by key: DECIDE's first try guesses them, and writes only if they
+    are still what is stored, so an old guess costs a try, never a wrong write. At most
+    GUESSES_KEPT of them, each for GUESS_SECONDS; erasing a rep drops theirs."""
+
+    def __init__(
+        self,
+        most: int = GUESSES_KEPT,
+        seconds: float = GUESS_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._most = most
+        self._seconds = seconds
+        self._clock = clock
+        self._kept: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
+
+    def get(self, key: str) -> str | None:
+        """The value last seen at `key`; None (nothing stored) when there is none to go on."""
+        kept = self._kept.get(key)
+        if kept is None:
+            return None
+        if self._clock() - kept[0] >= self._seconds:
+            del self._kept[key]
+            return None
+        return kept[1]
+
+    def keep(self, key: str, value: str | None) -> None:
+        kept = self._kept
+        kept[key] = (self._clock(), value)
+        kept.move_to_end(key)
+        if len(kept) > self._most:
+            kept.popitem(last=False)
+
+    def drop(self, keys: Iterable[str], prefix: str | None = None) -> None:
+        """Forget `keys`, and (with `prefix`) every key that starts with it."""
+        for key in keys:
+            self._kept.pop(key, None)
+        if prefix is not None:
+            for key in [key for key in self._kept if key.startswith(prefix)]:
+                del self._kept[key]
+
+
 class _Anything:
     """The expectation of a blind write: whatever is stored is overwritten."""
 
@@ -979,14 +1150,26 @@ async def _back_off(attempt: int) -> None:
 
 
 def _prospect_args(record: ProspectRecord, expected: Expected) -> list[str]:
+    return [*_expectation(expected), *_record_args(record, record.to_json())]
+
+
+def _record_args(record: ProspectRecord, body: str) -> list[str]:
+    """The prospect's arguments of write_prospect: its JSON (`body`), key and index scores."""
     next_call = record.next_call_start
     return [
-        *_expectation(expected),
-        record.to_json(),
+        body,
         record.key,
         "" if next_call is None else repr(next_call.timestamp()),
         "" if record.recycle_on is None else str(record.recycle_on.toordinal()),
     ]
+
+
+def _prospect(body: str) -> ProspectRecord:
+    return ProspectRecord.from_json(body)
+
+
+def _text_or_none(value: str | bytes | None) -> str | None:
+    return None if value is None else _text(value)
 
 
 def _check_in_args(check_in: CheckIn) -> list[str]:

@@ -33,6 +33,8 @@ from bot.store.base import (
     LEDGER_DAYS,
     UNREAD,
     Change,
+    Decided,
+    DecisionChange,
     DocumentChange,
     Known,
     ProspectChange,
@@ -40,6 +42,7 @@ from bot.store.base import (
     TeamChange,
     check_lease,
     check_same_prospect,
+    check_same_rep,
     check_ttl,
     epoch_seconds,
     export_document,
@@ -303,31 +306,62 @@ class SQLiteStore:
         self, tenant: str, rep_id: str, key: str, change: ProspectChange[T], known: Known = UNREAD
     ) -> Change[T] | None:
         # `known` saves nothing here: the transaction's own read is what holds the lock.
-        def work(db: sqlite3.Connection) -> Change[T] | None:
-            row = db.execute(
-                "SELECT data FROM prospects WHERE tenant = ? AND rep_id = ? AND key = ?",
-                (tenant, rep_id, key),
-            ).fetchone()
-            changed = change(None if row is None else ProspectRecord.from_json(row[0]))
-            check_same_prospect(changed.record, tenant, rep_id, key)
-            if changed.check_in is None:
-                self._write_prospect(changed.record)
-            elif not self._log_check_in(db, changed.record, changed.check_in):
-                return None
-            return changed
+        return await self._transaction(
+            lambda db: self._change_prospect(db, tenant, rep_id, key, change)
+        )
 
-        return await self._transaction(work)
+    def _change_prospect(
+        self, db: sqlite3.Connection, tenant: str, rep_id: str, key: str, change: ProspectChange[T]
+    ) -> Change[T] | None:
+        row = db.execute(
+            "SELECT data FROM prospects WHERE tenant = ? AND rep_id = ? AND key = ?",
+            (tenant, rep_id, key),
+        ).fetchone()
+        changed = change(None if row is None else ProspectRecord.from_json(row[0]))
+        check_same_prospect(changed.record, tenant, rep_id, key)
+        if changed.check_in is None:
+            self._write_prospect(changed.record)
+        elif not self._log_check_in(db, changed.record, changed.check_in):
+            return None
+        return changed
 
     async def change_rep(self, tenant: str, user_id: str, change: RepChange) -> RepProfile:
-        def work(db: sqlite3.Connection) -> RepProfile:
-            row = db.execute(
-                f"SELECT {REP_COLUMNS} FROM reps WHERE tenant = ? AND user_id = ?",
-                (tenant, user_id),
-            ).fetchone()
-            changed = change(None if row is None else _rep(row))
-            if row is None or changed != _rep(row):
-                self._write_rep(changed)
-            return changed
+        return await self._transaction(lambda db: self._change_rep(db, tenant, user_id, change)[1])
+
+    def _change_rep(
+        self, db: sqlite3.Connection, tenant: str, user_id: str, change: RepChange
+    ) -> tuple[RepProfile | None, RepProfile]:
+        """Inside a transaction: the profile before (None: there was none) and as stored."""
+        row = db.execute(
+            f"SELECT {REP_COLUMNS} FROM reps WHERE tenant = ? AND user_id = ?",
+            (tenant, user_id),
+        ).fetchone()
+        stored = None if row is None else _rep(row)
+        changed = change(stored)
+        if stored is None or changed != stored:
+            self._write_rep(changed)
+        return stored, changed
+
+    async def change_decision(
+        self,
+        tenant: str,
+        rep_id: str,
+        key: str,
+        rep: RepChange,
+        change: DecisionChange[T],
+    ) -> Decided[T]:
+        def work(db: sqlite3.Connection) -> Decided[T]:
+            def checked(stored: RepProfile | None) -> RepProfile:
+                changed = rep(stored)
+                check_same_rep(changed, tenant, rep_id)
+                return changed
+
+            before, after = self._change_rep(db, tenant, rep_id, checked)
+            team = self._read_team(tenant, after.team)
+            changed = self._change_prospect(
+                db, tenant, rep_id, key, lambda found: change(after, team, found)
+            )
+            return Decided(before, after, changed)
 
         return await self._transaction(work)
 
