@@ -400,7 +400,7 @@ class SlackListeners:
     async def run_job(self, payload: dict[str, Any]) -> None:
         """The worker's half: never raises, so a job is done once, answered or apologised for."""
         try:
-            job = SlackJob.from_payload(payload)
+            job = SlackJob.from_payload(payload, self.urls.origins)  # read once, not per job
         except msgspec.ValidationError as error:  # its message may quote a value: keep the path
             log.error(
                 "job_unreadable", extra={"field": str(error).rpartition(" - at ")[2].strip("`")}
