@@ -190,13 +190,20 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 _HTTP_LOG = logging.getLogger("voicemail_coach.http")
+HTTP_FAILED = 400
+SLOW_SECONDS = 1.0
 
 
 class AccessLogger(AbstractAccessLogger):
-    """One event per HTTP request: the path without its query, which can carry OAuth codes.
-    On a logger of ours: aiohttp's own (aiohttp.access) would have its fields dropped."""
+    """One event per request that failed (status 400 or above) or was slow (SLOW_SECONDS):
+    the path without its query, which can carry OAuth codes. Every request is counted in
+    /metrics by route and status; a line for each of thousands a second would cost the web
+    tier more than its answers. On a logger of ours: aiohttp's own (aiohttp.access) would have
+    its fields dropped."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        if response.status < HTTP_FAILED and time < SLOW_SECONDS:
+            return
         _HTTP_LOG.info(
             "http",
             extra={

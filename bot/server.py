@@ -246,8 +246,7 @@ async def read_body_within_deadline(request: web.Request, handler: Handler) -> w
         return _refused(request, 503, "busy", BUSY_TEXT)
     reads.in_progress += 1
     try:
-        async with asyncio.timeout(reads.limits.body_seconds):
-            await request.read()
+        await _read_body(request, reads.limits.body_seconds)
     except TimeoutError:
         return _refused(request, 408, "slow_body", SLOW_BODY_TEXT)
     except web.HTTPRequestEntityTooLarge as too_large:
@@ -257,6 +256,16 @@ async def read_body_within_deadline(request: web.Request, handler: Handler) -> w
     finally:
         reads.in_progress -= 1
     return await handler(request)
+
+
+async def _read_body(request: web.Request, seconds: float) -> None:
+    """request.read() within `seconds`; a body that came whole with its headers (as nearly
+    every one does) is read at once, with no timer to arm and cancel."""
+    if request.content.is_eof():
+        await request.read()
+        return
+    async with asyncio.timeout(seconds):
+        await request.read()
 
 
 def _refused(request: web.Request, status: int, reason: str, text: str) -> web.Response:

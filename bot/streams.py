@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import hmac
 import logging
+import os
 import time
-import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any
 
@@ -53,7 +52,7 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 
 
 def mac_of(key: bytes, data: bytes) -> bytes:
-    return hmac.new(key, data, hashlib.sha256).hexdigest().encode()
+    return hmac.digest(key, data, "sha256").hex().encode()
 
 
 class StreamBroker(RedisStreamBroker):
@@ -278,7 +277,7 @@ def message_for(task_name: str, payload: dict[str, Any]) -> BrokerMessage:
     """The message taskiq's kicker would send for `task_name(payload)`, without its
     validation, middleware hooks and result handle, which cost more than the rest of queueing
     a job; taskiq's receiver reads it as its own."""
-    return _broker_message(uuid.uuid4().hex, task_name, {}, None, [payload], {})
+    return _broker_message(os.urandom(16).hex(), task_name, {}, None, [payload], {})
 
 
 def _broker_message(

@@ -10,7 +10,6 @@ never the body.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -111,7 +110,7 @@ def signature_problem(
     if abs(now - sent_at) > MAX_AGE_SECONDS:
         return "stale_timestamp"
     base = b"v0:" + stamp.encode("utf-8", "replace") + b":" + raw
-    expected = "v0=" + hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
+    expected = "v0=" + hmac.digest(signing_secret.encode(), base, "sha256").hex()
     if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
         return "bad_signature"
     return None

@@ -13,10 +13,18 @@ from uuid import uuid4
 
 import pytest
 import redis.asyncio
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
 from bot.config import Config
 from bot.jobs import job_key
-from bot.logs import MAX_LINE_BYTES, MAX_VALUE_CHARS, BatchedStreamHandler, JsonFormatter
+from bot.logs import (
+    MAX_LINE_BYTES,
+    MAX_VALUE_CHARS,
+    AccessLogger,
+    BatchedStreamHandler,
+    JsonFormatter,
+)
 from bot.streams import mac_of
 from tests.bot.test_jobs import Worker
 from tests.conftest import delete_prefix
@@ -249,3 +257,33 @@ async def test_a_job_message_taskiq_cannot_parse_is_logged_without_its_contents(
         await delete_prefix(redis_url, prefix)
     assert MARKER not in stream.getvalue()
     assert "Traceback" not in stream.getvalue()
+
+
+@pytest.fixture
+def access_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    with caplog.at_level(logging.INFO, logger="voicemail_coach.http"):
+        yield caplog
+
+
+def _request_answered(status: int, seconds: float, path: str = "/slack/events") -> None:
+    request = make_mocked_request("POST", path)
+    AccessLogger(logging.getLogger("aiohttp.access"), "").log(
+        request, web.Response(status=status), seconds
+    )
+
+
+def test_a_failed_request_is_logged_by_its_path_without_the_query(
+    access_log: pytest.LogCaptureFixture,
+) -> None:
+    _request_answered(404, 0.002, "/slack/oauth_redirect?code=secret-oauth-code")
+    [record] = access_log.records
+    assert (record.msg, record.status, record.path) == ("http", 404, "/slack/oauth_redirect")
+    assert "secret-oauth-code" not in repr(record.__dict__)
+
+
+def test_a_slow_answer_is_logged_and_a_quick_one_only_counted(
+    access_log: pytest.LogCaptureFixture,
+) -> None:
+    _request_answered(200, 0.004)
+    _request_answered(200, 1.5)
+    assert [(record.status, record.ms) for record in access_log.records] == [(200, 1500.0)]
