@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from bot.coach import Coach
+    from bot.commands import Command
     from bot.server import Services
 
 log = logging.getLogger("voicemail_coach.adapters")
@@ -123,12 +124,18 @@ def apology() -> Reply:
 
 
 async def answer(
-    adapter: Adapter, coach: Coach, request: Request, address: Address, how: Delivery
+    adapter: Adapter,
+    coach: Coach,
+    request: Request,
+    address: Address,
+    how: Delivery,
+    parsed: Command | None = None,
 ) -> Reply | None:
     """Ask the coach and deliver its reply, or apologise: the one failure path every adapter
-    shares. Never raises; the reply delivered, or None if an apology went instead."""
+    shares. Never raises; the reply delivered, or None if an apology went instead. `parsed`:
+    the request's text as the adapter has already parsed it (Coach.handle)."""
     try:
-        reply = await coach.handle(request)
+        reply = await coach.handle(request, parsed)
     except Exception as error:
         _log_failure("coach_failed", adapter, address, error)
         await apologise(adapter, address)

@@ -97,21 +97,25 @@ class Coach:
         self.erasers = tuple(erasers)
         self.on_schedule_change = on_schedule_change
 
-    async def handle(self, request: Request) -> Reply:
+    async def handle(self, request: Request, parsed: Command | None = None) -> Reply:
+        """The reply to `request`. `parsed` is its text as `parse` reads it, where the adapter
+        has already read it (to know whether a manager asks)."""
         if request.button is not None:
             return await self._press(request)
         if request.form is not None:
             return await self.submit_form(request)
         try:
-            command = parse(request.text or "")
+            command = parsed if parsed is not None else parse(request.text or "")
         except GrammarError as error:
             log.info(
                 "grammar_error", extra={"command": error.command, "tenant": request.actor.tenant}
             )
             return replies.grammar_error_reply(error)
-        log.info(
-            "command", extra={"command": type(command).__name__, "tenant": request.actor.tenant}
-        )
+        if not isinstance(command, AskDecision):  # a decision's own line says it was asked
+            log.info(
+                "command",
+                extra={"command": type(command).__name__, "tenant": request.actor.tenant},
+            )
         return await self.run(command, request)
 
     def check_form(self, form: Mapping[str, str]) -> Reply | None:
@@ -251,7 +255,12 @@ class Coach:
         decision = changed.result
         log.info(
             "decision",
-            extra={"tenant": actor.tenant, "action": decision.action.value, "rule": decision.rule},
+            extra={
+                "tenant": actor.tenant,
+                "command": "AskDecision",
+                "action": decision.action.value,
+                "rule": decision.rule,
+            },
         )
         missing = replies.script_gaps(rep)
         return replies.decision_reply(changed.record, decision, _zone(rep), missing_profile=missing)

@@ -46,7 +46,7 @@ from adapters.slack.responses import Respond, ResponseUrls
 from adapters.slack.sdk_logs import quiet_logger
 from bot import replies
 from bot.adapters import APOLOGY, AdapterStatus, Address, Delivery, RecipientGone, answer
-from bot.commands import GrammarError, needs_manager, parse
+from bot.commands import Command, GrammarError, needs_manager, parse
 from bot.fallback import reply_without_store
 from bot.pacing import Pacer
 from bot.server import Services
@@ -418,30 +418,28 @@ class SlackListeners:
             await self._answer(client, job)
 
     async def _answer(self, client: Any, job: SlackJob) -> None:
-        """Ask the coach and answer through response_url, or apologise there."""
+        """Ask the coach and answer through response_url, or apologise there. A command is
+        parsed once, here: whether a manager asks decides how fresh their role is read."""
         address = Address(ADAPTER, job.tenant, job.user_id, job.response_url or "")
-        actor = await self._actor(client, job)
+        command = _parsed(job)
+        actor = await self._actor(client, job, fresh_role=_asks_a_manager(command))
         how = Delivery.REPLACE if job.kind is Kind.CHECK_IN else Delivery.ANSWER
-        await answer(self.adapter, self.coach, _request(job, actor), address, how)
+        await answer(self.adapter, self.coach, _request(job, actor), address, how, command)
 
     async def _post_form_decision(self, client: Any, job: SlackJob) -> None:
         try:
-            actor = await self._actor(client, job)
+            actor = await self._actor(client, job, fresh_role=False)
             reply = await self.coach.handle(_request(job, actor))
             await _post_privately(client, job, render_text(reply), render_blocks(reply))
         except Exception as error:
             _log_failure("form_failed", job, error)
             await _post_apology(client, job)
 
-    async def _actor(self, client: Any, job: SlackJob) -> Actor:
+    async def _actor(self, client: Any, job: SlackJob, *, fresh_role: bool) -> Actor:
         """On Enterprise Grid the tenant is the org (see installation_tenant): its admins and
         owners manage, not a workspace's. A manager-only command reads the role fresh."""
         return await self.profiles.actor(
-            client,
-            job.tenant,
-            job.user_id,
-            org=bool(job.enterprise_id),
-            fresh_role=_asks_a_manager(job),
+            client, job.tenant, job.user_id, org=bool(job.enterprise_id), fresh_role=fresh_role
         )
 
 
@@ -450,13 +448,19 @@ def _actor_of(job: SlackJob) -> Actor:
     return Actor(Platform.SLACK, job.tenant, job.user_id)
 
 
-def _asks_a_manager(job: SlackJob) -> bool:
+def _parsed(job: SlackJob) -> Command | None:
+    """A command job's text as the coach reads it; None for a button, or for text the coach
+    answers with the grammar's error (to anyone)."""
     if job.kind is not Kind.COMMAND:
-        return False
+        return None
     try:
-        return needs_manager(parse(job.text))
-    except GrammarError:  # the coach answers it with the grammar's error, to anyone
-        return False
+        return parse(job.text)
+    except GrammarError:
+        return None
+
+
+def _asks_a_manager(command: Command | None) -> bool:
+    return command is not None and needs_manager(command)
 
 
 class SlackDelivery:

@@ -147,6 +147,10 @@ async def test_a_signed_job_with_a_response_url_off_slack_posts_nothing(
         "https://evil.example/commands/T1/1/x",
         "https://hooks.slack.com.evil.example/commands/T1/1/x",
         "https://hooks.slack.com@evil.example/commands/T1/1/x",
+        "https://hooks.slack.com:443@evil.example/commands/T1/1/x",
+        "https://rep@hooks.slack.com/commands/T1/1/x",
+        "https://evil.example/https://hooks.slack.com/commands/T1/1/x",
+        "https://hooks.slack.com.:443.evil.example/commands/T1/1/x",
         "http://hooks.slack.com/commands/T1/1/x",
         "https://hooks.slack.com:8443/commands/T1/1/x",
         "file:///etc/passwd",
@@ -165,9 +169,9 @@ async def test_only_slacks_hosts_are_posted_to(url: str, monkeypatch: pytest.Mon
 
 def test_slacks_hooks_host_and_the_api_urls_host_are_accepted() -> None:
     default = SlackConfig.from_env({})
-    assert SlackJob.from_payload(
-        slack_job("https://hooks.slack.com/commands/T1/1/x"), default.response_url_origins
-    )
+    for spelling in ("hooks.slack.com", "hooks.slack.com:443", "HOOKS.Slack.com"):
+        url = f"https://{spelling}/commands/T1/1/x"
+        assert SlackJob.from_payload(slack_job(url), default.response_url_origins)
     faked = SlackConfig.from_env({"SLACK_API_URL": "http://127.0.0.1:9/api/"})
     assert SlackJob.from_payload(slack_job("http://127.0.0.1:9/r/1"), faked.response_url_origins)
 

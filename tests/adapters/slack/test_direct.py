@@ -193,9 +193,9 @@ async def test_slash_command_text_with_escaped_mentions_reaches_the_coach_unchan
     coach = bot.services.coach
     handle = coach.handle
 
-    async def spy(request: Any) -> Reply:
+    async def spy(request: Any, parsed: Any = None) -> Reply:
         seen.append(request.text)
-        return await handle(request)
+        return await handle(request, parsed)
 
     coach.handle = spy  # type: ignore[method-assign]
     await ask(bot, "team add <@U2|tom> <@U3>")
