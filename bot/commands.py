@@ -271,6 +271,11 @@ COMMAND_USAGE: Mapping[str, str] = MappingProxyType(
 )  # fmt: skip
 COMMAND_WORDS = tuple(COMMAND_USAGE)
 _SHORT_WORD = 3
+# The command words one edit can reach from a word of each length (one letter more or less).
+_WORDS_BY_LENGTH = {
+    length: tuple(word for word in COMMAND_WORDS if abs(len(word) - length) <= 1)
+    for length in range(max(map(len, COMMAND_WORDS)) + 2)
+}
 _VOICEMAIL_WORDS = frozenset({"voicemail", "/voicemail"})
 _EITHER_SPELLING = " (with - or _)"
 _PREVIEW = 30  # characters of an overlong value quoted back: enough to recognise it
@@ -425,7 +430,7 @@ def _suggestion(tokens: list[Token]) -> tuple[str, str] | None:
     if not tokens or tokens[0].quoted:
         return None
     first, rest = tokens[0].word, tokens[1:]
-    for word in COMMAND_WORDS:
+    for word in _WORDS_BY_LENGTH.get(len(first), ()):
         if not _is_near_miss(first, word) or (word == "help" and rest):
             continue
         if word == "team" and _names_a_prospect(rest):  # `Tea Add Jo at Acme` is a person

@@ -7,7 +7,7 @@ Every placeholder has a word budget and values are cut to it, so a template's wo
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from string import Template
@@ -134,27 +134,54 @@ def render_script(
     custom: Mapping[ScriptKind, str] | None = None,
 ) -> Script:
     template = Template(custom[kind]) if custom and kind in custom else _DEFAULTS_COMPILED[kind]
-    values = _values(rep, prospect, today, back_on)
+    values = _Values(rep, prospect, today, back_on)
     text = " ".join(template.substitute(values).split())
     words = len(text.split())
     return Script(kind=kind, text=text, seconds=read_seconds(words))
 
 
-def _values(rep: Rep, prospect: Prospect, today: date, back_on: date | None) -> dict[str, str]:
-    phone = _squeeze(rep.phone, "phone")
-    return {
-        "prospect": _cut(prospect.name, "prospect"),
-        "prospect_company": _cut(prospect.company, "prospect_company") or "your team",
-        "rep": _cut(rep.name, "rep"),
-        "company": _cut(rep.company, "company") or "my company",
-        "phone": phone,
-        "phone_slow": ", ".join(phone.split()),
-        "pitch": _cut(rep.pitch.rstrip(" .!"), "pitch") or NEUTRAL_PITCH,
-        "referrer": _cut(prospect.referred_by or "", "referrer") or "a mutual contact",
-        "item": _cut(prospect.open_followup or "", "item") or "what we discussed",
-        "since": _time_since(prospect.last_conversation, today),
-        "back_on": f"around {back_on:%B} {back_on.day}" if back_on else "soon",
-    }
+@dataclass(frozen=True, slots=True)
+class _Values(Mapping[str, str]):
+    """The placeholders' values, each worked out only if the template asks for it."""
+
+    rep: Rep
+    prospect: Prospect
+    today: date
+    back_on: date | None
+
+    def __getitem__(self, name: str) -> str:
+        rep, prospect = self.rep, self.prospect
+        match name:
+            case "prospect":
+                return _cut(prospect.name, "prospect")
+            case "prospect_company":
+                return _cut(prospect.company, "prospect_company") or "your team"
+            case "rep":
+                return _cut(rep.name, "rep")
+            case "company":
+                return _cut(rep.company, "company") or "my company"
+            case "phone":
+                return _squeeze(rep.phone, "phone")
+            case "phone_slow":
+                return ", ".join(_squeeze(rep.phone, "phone").split())
+            case "pitch":
+                return _cut(rep.pitch.rstrip(" .!"), "pitch") or NEUTRAL_PITCH
+            case "referrer":
+                return _cut(prospect.referred_by or "", "referrer") or "a mutual contact"
+            case "item":
+                return _cut(prospect.open_followup or "", "item") or "what we discussed"
+            case "since":
+                return _time_since(prospect.last_conversation, self.today)
+            case "back_on":
+                back_on = self.back_on
+                return f"around {back_on:%B} {back_on.day}" if back_on else "soon"
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(PLACEHOLDERS)
+
+    def __len__(self) -> int:
+        return len(PLACEHOLDERS)
 
 
 def _cut(value: str, placeholder: str) -> str:

@@ -15,7 +15,6 @@ the same job again.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import msgspec
 from aiohttp import web
 
 from adapters.slack.config import Origin, SlackConfig, is_response_url
@@ -96,8 +96,8 @@ class ResponseUrls:
             return _refuse
 
         async def respond(**message: Any) -> Any:
-            body = json.dumps({k: v for k, v in message.items() if v is not None})
-            return await self._post_retrying(url, body.encode(), ids)
+            body = msgspec.json.encode({k: v for k, v in message.items() if v is not None})
+            return await self._post_retrying(url, body, ids)
 
         return respond
 
