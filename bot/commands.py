@@ -307,10 +307,10 @@ class Token:
     text: str
     quoted: bool
     glued: bool = False  # no space between it and the token before (`@sam`, `Doe@Acme`)
+    word: str = field(init=False, compare=False)  # as a keyword matches it; "" when quoted
 
-    @property
-    def word(self) -> str:
-        return "" if self.quoted else self.text.casefold()
+    def __post_init__(self) -> None:  # read a score of times a command: worked out once
+        object.__setattr__(self, "word", "" if self.quoted else self.text.casefold())
 
     @property
     def is_mention(self) -> bool:
