@@ -277,8 +277,9 @@ def test_a_failed_request_is_logged_by_its_path_without_the_query(
 ) -> None:
     _request_answered(404, 0.002, "/slack/oauth_redirect?code=secret-oauth-code")
     [record] = access_log.records
-    assert (record.msg, record.status, record.path) == ("http", 404, "/slack/oauth_redirect")
-    assert "secret-oauth-code" not in repr(record.__dict__)
+    fields = record.__dict__
+    assert (record.msg, fields["status"], fields["path"]) == ("http", 404, "/slack/oauth_redirect")
+    assert "secret-oauth-code" not in repr(fields)
 
 
 def test_a_slow_answer_is_logged_and_a_quick_one_only_counted(
@@ -286,4 +287,5 @@ def test_a_slow_answer_is_logged_and_a_quick_one_only_counted(
 ) -> None:
     _request_answered(200, 0.004)
     _request_answered(200, 1.5)
-    assert [(record.status, record.ms) for record in access_log.records] == [(200, 1500.0)]
+    logged = [(record.__dict__["status"], record.__dict__["ms"]) for record in access_log.records]
+    assert logged == [(200, 1500.0)]
