@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import pytest
 import redis.asyncio
+from redis.asyncio.connection import AbstractConnection
 
 from bot.batched import Batched
 from tests.conftest import delete_prefix
@@ -30,20 +31,36 @@ async def test_commands_issued_together_share_one_round_trip(
 ) -> None:
     connection, prefix = client
     trips = []
-    pipeline = connection.pipeline
+    send = AbstractConnection.send_packed_command
 
-    def counted(**options: Any) -> Any:
-        trips.append(options)
-        return pipeline(**options)
+    async def counted(self: AbstractConnection, *args: Any, **options: Any) -> None:
+        trips.append(args)
+        await send(self, *args, **options)
 
-    monkeypatch.setattr(connection, "pipeline", counted)
     batched = Batched(connection)
+    await batched.run("PING")  # connected (which sends commands of its own)
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
     answers = await asyncio.gather(
         *(batched.run("RPUSH", f"{prefix}:list", str(n)) for n in range(20))
     )
     assert len(trips) == 1
     assert sorted(answers) == list(range(1, 21))  # each caller got its own reply
+    await batched.close()
+    monkeypatch.undo()
     assert await connection.lrange(f"{prefix}:list", 0, -1) == [str(n).encode() for n in range(20)]
+
+
+async def test_a_connection_redis_closed_since_the_last_trip_is_replaced(
+    client: tuple[redis.asyncio.Redis, str],
+) -> None:
+    """As after a restart of Redis: the next command is answered, not failed."""
+    connection, prefix = client
+    batched = Batched(connection)
+    own_id = await batched.run("CLIENT", "ID")
+    assert await connection.execute_command("CLIENT", "KILL", "ID", own_id) == 1
+    await batched.run("SET", f"{prefix}:after", "1")
+    assert await connection.get(f"{prefix}:after") == b"1"
+    assert await batched.run("CLIENT", "ID") != own_id
     await batched.close()
 
 
