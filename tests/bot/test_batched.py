@@ -57,7 +57,7 @@ async def test_a_connection_redis_closed_since_the_last_trip_is_replaced(
     connection, prefix = client
     batched = Batched(connection)
     own_id = await batched.run("CLIENT", "ID")
-    assert await connection.execute_command("CLIENT", "KILL", "ID", own_id) == 1
+    assert await connection.client_kill_filter(_id=own_id) == 1
     await batched.run("SET", f"{prefix}:after", "1")
     assert await connection.get(f"{prefix}:after") == b"1"
     assert await batched.run("CLIENT", "ID") != own_id
