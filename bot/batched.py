@@ -7,7 +7,7 @@ of the event loop), so concurrent requests share trips and a lone one pays nothi
 
 Trips go on a connection of Batched's own, made from the client's pool settings: a pipeline
 takes a connection from the pool and gives it back on every trip, which cost more than the
-trip's own reading and writing (about 150 us of CPU against 85 us for a decision's script).
+trip's own reading and writing (about 190 us of CPU against 85 us for a decision's script).
 Only one trip is on the way at a time, so one connection is all it needs. Commands are packed
 by hiredis, in C, as redis-py does for its synchronous clients (its asyncio ones pack in Python).
 """
