@@ -163,7 +163,7 @@ class _Values(Mapping[str, str]):
             case "phone":
                 return _squeeze(rep.phone, "phone")
             case "phone_slow":
-                return ", ".join(_squeeze(rep.phone, "phone").split())
+                return ", ".join(self["phone"].split())
             case "pitch":
                 return _cut(rep.pitch.rstrip(" .!"), "pitch") or NEUTRAL_PITCH
             case "referrer":
